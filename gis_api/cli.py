@@ -1,0 +1,250 @@
+"""The ``gridmap`` command line: database, import/export, demo data and the server."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gis_api import services
+from gis_api.settings import get_settings
+from layers.errors import GridmapError, ImportRowError
+from layers.schema import LAYER_NAMES
+
+app = typer.Typer(help="gridmap：社区网格化管理 GIS 系统", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="数据库：启动、停止、状态、迁移", no_args_is_help=True)
+demo_app = typer.Typer(help="演示数据：加载演示社区、生成任意规模的城市", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err = Console(stderr=True)
+
+_STAGES = {"read": "读取", "validate": "校验", "write": "写入", "network": "路网", "build": "生成"}
+
+LayerArg = Annotated[str, typer.Argument(help=f"图层：{' '.join(LAYER_NAMES)}")]
+CrsOpt = Annotated[
+    str | None,
+    typer.Option("--crs", help="坐标系：wgs84、cgcs2000、gcj02（高德/腾讯）、bd09（百度）或 EPSG:n"),
+]
+CommunityOpt = Annotated[str | None, typer.Option("--community", help="社区编号")]
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[services.Progress]:
+    """A rich progress bar per stage, driven by ``progress(stage, done, total)`` calls."""
+    bars = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(_STAGES.get(stage, stage), total=total)
+        bars.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+    with bars:
+        yield update
+
+
+def _fail(exc: GridmapError) -> typer.Exit:
+    """Print a user error with where it happened; return the exit to raise."""
+    if isinstance(exc, ImportRowError):
+        err.print(f"[red]导入失败，整个文件未写入：共 {exc.total} 处问题[/red]")
+        for loc, msg, _ in exc.problems:
+            where = "/".join(str(p) for p in loc)
+            err.print(f"  [red]✗[/red] {msg}  [dim]({where})[/dim]")
+        if exc.total > len(exc.problems):
+            err.print(f"  …… 另有 {exc.total - len(exc.problems)} 处问题未列出")
+    else:
+        where = "/".join(str(p) for p in exc.loc)
+        err.print(f"[red]错误：{exc.msg}[/red]" + (f"  [dim]({where})[/dim]" if where else ""))
+    return typer.Exit(2)
+
+
+def _summary(reports: list[services.ImportReport]) -> None:
+    table = Table(title="导入结果")
+    for col in ("图层", "记录", "新增", "更新", "未变", "拒绝", "坐标系", "耗时"):
+        table.add_column(col, justify="right" if col not in ("图层", "坐标系") else "left")
+    for r in reports:
+        extra = f"（路网 {r.nodes} 节点 / {r.edges} 条边）" if r.edges else ""
+        table.add_row(
+            r.layer + extra,
+            str(r.rows),
+            str(r.added),
+            str(r.updated),
+            str(r.unchanged),
+            str(r.rejected),
+            r.crs,
+            f"{r.seconds:.1f} s",
+        )
+    console.print(table)
+    for r in reports:
+        if r.ignored_columns:
+            console.print(f"[yellow]{r.layer}：未识别、已忽略的列：{'、'.join(r.ignored_columns)}")
+
+
+# --- db -----------------------------------------------------------------------------------------
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """启动数据库（未设置 DATABASE_URL 时启动项目自带的 PostGIS），并迁移到最新结构。"""
+    try:
+        url, where = services.db_up(get_settings())
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[green]数据库已就绪[/green]：{where}\n  {services.safe_url(url)}")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """停止项目自带的 PostGIS。"""
+    console.print(services.db_down(get_settings()))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """显示数据库连接、PostGIS 版本、迁移版本和各图层要素数。"""
+    try:
+        status = services.db_status(get_settings())
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(f"数据库：{status['where']}\n  {status['url']}")
+    console.print(f"PostGIS：{status['postgis']}    迁移版本：{status['revision']}")
+    table = Table("图层", "要素数")
+    for layer, count in status["counts"].items():  # type: ignore[attr-defined]
+        table.add_row(layer, str(count))
+    console.print(table)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """把数据库迁移到最新结构（alembic upgrade head）。"""
+    try:
+        revision = services.db_migrate(get_settings())
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[green]已迁移到版本 {revision}[/green]")
+
+
+# --- import / export ------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    layer: LayerArg,
+    file: Annotated[Path, typer.Argument(help="GeoJSON、GeoPackage、Shapefile（.zip）或 CSV；路网另可 .osm.pbf/.osm")],
+    crs: CrsOpt = None,
+    community: CommunityOpt = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="列映射文件（JSON 或两列 CSV）")] = None,
+) -> None:
+    """导入图层文件：整份文件一个事务，有任何错误则全部不写入；再次导入同一文件会就地更新。"""
+    settings = get_settings()
+    try:
+        with _progress() as progress:
+            report = services.import_layer(
+                settings, layer, file, crs=crs, community=community, mapping=mapping,
+                progress=progress,
+            )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    _summary([report])
+
+
+@app.command("export")
+def export(
+    layer: LayerArg,
+    file: Annotated[Path, typer.Argument(help="输出文件：.geojson、.gpkg、.zip（Shapefile）、.csv")],
+    crs: CrsOpt = None,
+    community: CommunityOpt = None,
+    headers: Annotated[str, typer.Option("--headers", help="列名语言：en 或 zh")] = "en",
+) -> None:
+    """导出图层（默认 WGS84；--crs gcj02 供高德底图叠加）。"""
+    try:
+        report = services.export_layer(
+            get_settings(), layer, file, crs=crs, community=community, headers=headers
+        )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"[green]已导出[/green] {report.layer}：{report.rows} 条 → {report.path}"
+        f"（{report.crs}，{report.seconds:.1f} s）"
+    )
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@demo_app.command("load")
+def demo_load(
+    place: Annotated[str, typer.Option("--place", help="qiaohua（生成的樵华社区）或 haidian（北京海淀真实 OSM 数据）")] = "qiaohua",
+) -> None:
+    """加载演示社区（可重复执行：就地更新）。"""
+    try:
+        with _progress() as progress:
+            reports = services.load_demo(get_settings(), place, progress=progress)
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    _summary(reports)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    buildings: Annotated[int, typer.Option("--buildings", min=100, help="楼栋数")] = 50_000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    out: Annotated[Path | None, typer.Option("--out", help="写入 GeoPackage 文件")] = None,
+    load: Annotated[bool, typer.Option("--load/--no-load", help="同时写入数据库")] = False,
+) -> None:
+    """生成任意规模的城市（供基准测试），写入 GeoPackage 和/或数据库。"""
+    try:
+        with _progress() as progress:
+            result = services.generate_city(
+                get_settings(), buildings=buildings, seed=seed, out=out, load=load,
+                progress=progress,
+            )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(result)
+
+
+# --- serve --------------------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    port: Annotated[int | None, typer.Option("--port", help="端口，默认 8000")] = None,
+    host: Annotated[str | None, typer.Option("--host")] = None,
+) -> None:
+    """启动 Web 服务（地图与 API）。"""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "gis_api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+def main() -> None:
+    """Entry point for ``python -m gis_api.cli``."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

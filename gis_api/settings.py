@@ -1,0 +1,49 @@
+"""Settings of the app and the CLI, from ``GRIDMAP_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.db import normalise_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of gridmap; the domain ones default to DOMAIN.md's numbers."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDMAP_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL; unset means the project-local cluster (gridmap db up).",
+    )
+    local_db_dir: Path = PROJECT_ROOT / ".gridmap"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    boundary_tolerance_m: float = Field(
+        default=20.0, ge=0, description="How far outside its community a feature may lie."
+    )
+    network_buffer_m: float = Field(
+        default=500.0, ge=0, description="Walking network kept around a community's boundary."
+    )
+    gate_tolerance_m: float = Field(
+        default=15.0, gt=0, description="How close a path must pass a gate to go through it."
+    )
+    max_upload_mb: float = Field(default=50.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg(cls, value: str | None) -> str | None:
+        return normalise_url(value) if value else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,329 @@
+"""The ORM models of the spatial store (SQLAlchemy 2 + GeoAlchemy2, geometry in EPSG:4326).
+
+Every attribute named in DOMAIN.md is a real column. Range and enum checks are generated from
+:mod:`layers.schema` so the database refuses what the importer refuses; geometry validity is
+checked in the database too. Community-scoped features are unique by ``(community_id, code)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from layers.schema import LAYERS
+
+SRID = 4326
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (so migrations can name them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _checks(layer: str, *extra: str) -> tuple[Any, ...]:
+    """CHECK constraints for a layer: field bounds and choices from the schema, valid geometry."""
+    out: list[Any] = [
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        CheckConstraint("NOT ST_IsEmpty(geom)", name="geom_not_empty"),
+    ]
+    for f in LAYERS[layer].fields:
+        if f.name in {"street", "compound"}:
+            continue
+        if f.min is not None:
+            out.append(CheckConstraint(f"{f.name} >= {f.min:g}", name=f"{f.name}_min"))
+        if f.max is not None:
+            out.append(CheckConstraint(f"{f.name} <= {f.max:g}", name=f"{f.name}_max"))
+        if f.choices:
+            values = ", ".join(f"'{v}'" for v in f.choices)
+            out.append(CheckConstraint(f"{f.name} IN ({values})", name=f"{f.name}_choice"))
+    out += [CheckConstraint(sql, name=f"rule_{i}") for i, sql in enumerate(extra)]
+    return tuple(out)
+
+
+def _geom(kind: str) -> Mapped[Any]:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=True), nullable=False)
+
+
+def _fk(table: str, *, nullable: bool = True, cascade: bool = False) -> Mapped[Any]:
+    ondelete = "CASCADE" if cascade else "SET NULL"
+    return mapped_column(
+        ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable, index=True
+    )
+
+
+class _Feature:
+    """Columns every feature has: a surrogate key, the user's code and timestamps."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class Street(_Feature, Base):
+    """A street (街道) or town (镇): the level above a community."""
+
+    __tablename__ = "streets"
+    __table_args__ = (UniqueConstraint("code"), *_checks("streets"))
+
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    geom: Mapped[Any] = _geom("MULTIPOLYGON")
+
+
+class Community(_Feature, Base):
+    """A community (社区): the unit a community party committee governs."""
+
+    __tablename__ = "communities"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        *_checks(
+            "communities",
+            "party_members <= residents",
+            "registered_residents <= residents",
+            "floating_residents <= residents",
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    street_id: Mapped[int | None] = _fk("streets")
+    households: Mapped[int | None] = mapped_column(Integer)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    registered_residents: Mapped[int | None] = mapped_column(Integer)
+    floating_residents: Mapped[int | None] = mapped_column(Integer)
+    staff: Mapped[int | None] = mapped_column(Integer)
+    cadres: Mapped[int | None] = mapped_column(Integer)
+    party_members: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[Any] = _geom("MULTIPOLYGON")
+
+
+class _Scoped(_Feature):
+    """A feature that belongs to a community; its code is unique within it."""
+
+    community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
+
+
+class Grid(_Scoped, Base):
+    """A grid (网格): a management cell with one grid officer."""
+
+    __tablename__ = "grids"
+    __table_args__ = (UniqueConstraint("community_id", "code"), *_checks("grids"))
+
+    name: Mapped[str | None] = mapped_column(Text)
+    officer_name: Mapped[str | None] = mapped_column(Text)
+    officer_phone: Mapped[str | None] = mapped_column(String(32))
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[Any] = _geom("MULTIPOLYGON")
+
+
+class Compound(_Scoped, Base):
+    """A gated compound (小区/院落); its boundary is a wall where it has gates."""
+
+    __tablename__ = "compounds"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        *_checks("compounds", "households IS NULL OR residents IS NULL OR households <= residents"),
+    )
+
+    grid_id: Mapped[int | None] = _fk("grids")
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    households: Mapped[int | None] = mapped_column(Integer)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    build_year: Mapped[int | None] = mapped_column(Integer)
+    maturity: Mapped[str | None] = mapped_column(String(16))
+    has_party_branch: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    has_owners_committee: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    property_company: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = _geom("MULTIPOLYGON")
+
+
+class Gate(_Scoped, Base):
+    """A compound gate (出入口): the only passage through the compound's wall."""
+
+    __tablename__ = "gates"
+    __table_args__ = (UniqueConstraint("community_id", "code"), *_checks("gates"))
+
+    compound_id: Mapped[int | None] = _fk("compounds")
+    name: Mapped[str | None] = mapped_column(Text)
+    is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, server_default="mixed")
+    geom: Mapped[Any] = _geom("POINT")
+
+
+class Building(_Scoped, Base):
+    """A residential building (楼栋): the unit field staff mark."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        *_checks(
+            "buildings",
+            "party_members IS NULL OR residents IS NULL OR party_members <= residents",
+            "mobile_party_members <= coalesce(party_members, 0)",
+            "floating_residents IS NULL OR residents IS NULL OR floating_residents <= residents",
+        ),
+    )
+
+    compound_id: Mapped[int | None] = _fk("compounds")
+    grid_id: Mapped[int | None] = _fk("grids")
+    name: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    floating_residents: Mapped[int | None] = mapped_column(Integer)
+    occupancy: Mapped[float | None] = mapped_column(Float)
+    floors: Mapped[int | None] = mapped_column(Integer)
+    party_members: Mapped[int | None] = mapped_column(Integer)
+    mobile_party_members: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    lead_name: Mapped[str | None] = mapped_column(Text)
+    lead_phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    # Optimistic concurrency for field edits: a stale version is refused, not overwritten.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    geom: Mapped[Any] = _geom("MULTIPOLYGON")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ServicePoint(_Scoped, Base):
+    """A service point (服务点): centre, sub-centre, activity room, red house or other."""
+
+    __tablename__ = "service_points"
+    __table_args__ = (UniqueConstraint("community_id", "code"), *_checks("service_points"))
+
+    compound_id: Mapped[int | None] = _fk("compounds")
+    grid_id: Mapped[int | None] = _fk("grids")
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = _geom("POINT")
+
+
+class CandidateVenue(_Scoped, Base):
+    """A room that could become a red house (候选场地), with its four legal-use checks."""
+
+    __tablename__ = "candidate_venues"
+    __table_args__ = (UniqueConstraint("community_id", "code"), *_checks("candidate_venues"))
+
+    compound_id: Mapped[int | None] = _fk("compounds")
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    ground_floor: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    ventilation: Mapped[str | None] = mapped_column(String(8))
+    lawyer_consulted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    housing_filed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    publicly_noticed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    property_recorded: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    geom: Mapped[Any] = _geom("POINT")
+
+
+class Barrier(_Scoped, Base):
+    """A wall or fence (围墙/围栏) that walking cannot cross except at a gate."""
+
+    __tablename__ = "barriers"
+    __table_args__ = (UniqueConstraint("community_id", "code"), *_checks("barriers"))
+
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, server_default="wall")
+    geom: Mapped[Any] = _geom("MULTILINESTRING")
+
+
+class WalkWay(_Scoped, Base):
+    """A walkable line as imported (an OSM way or a drawn path), before splitting."""
+
+    __tablename__ = "walk_ways"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+    )
+
+    highway: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = _geom("LINESTRING")
+
+
+class WalkNode(Base):
+    """A node of the routable walking network (a junction, an end, a wall side)."""
+
+    __tablename__ = "walk_nodes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
+    component: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    geom: Mapped[Any] = _geom("POINT")
+
+
+class WalkEdge(Base):
+    """An edge of the routable walking network, pgRouting-style (``source``, ``target``).
+
+    ``gate_id`` is set on the short edge that passes through a gate: closing the gate means
+    dropping exactly these edges.
+    """
+
+    __tablename__ = "walk_edges"
+    __table_args__ = (
+        CheckConstraint("length_m >= 0", name="length_min"),
+        Index("ix_walk_edges_source_target", "source", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
+    source: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("walk_nodes.id", ondelete="CASCADE"), nullable=False
+    )
+    target: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("walk_nodes.id", ondelete="CASCADE"), nullable=False
+    )
+    length_m: Mapped[float] = mapped_column(Float, nullable=False)
+    highway: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    way_code: Mapped[str | None] = mapped_column(String(64))
+    gate_id: Mapped[int | None] = _fk("gates")
+    geom: Mapped[Any] = _geom("LINESTRING")
+
+
+#: Model of each layer name the importer and the API know.
+MODELS: dict[str, type[Base]] = {
+    "streets": Street,
+    "communities": Community,
+    "grids": Grid,
+    "compounds": Compound,
+    "gates": Gate,
+    "buildings": Building,
+    "service_points": ServicePoint,
+    "candidate_venues": CandidateVenue,
+    "barriers": Barrier,
+}
