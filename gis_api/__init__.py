@@ -1,0 +1,1 @@
+"""The gridmap app: FastAPI routes, the CLI and the analyses."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +17,9 @@ from gis_api.settings import get_settings
 from layers.errors import GridmapError, ImportRowError
 from layers.schema import LAYER_NAMES
 
-app = typer.Typer(help="gridmap：社区网格化管理 GIS 系统", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="gridmap：社区网格化管理 GIS 系统", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="数据库：启动、停止、状态、迁移", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据：加载演示社区、生成任意规模的城市", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -32,7 +33,9 @@ _STAGES = {"read": "读取", "validate": "校验", "write": "写入", "network":
 LayerArg = Annotated[str, typer.Argument(help=f"图层：{' '.join(LAYER_NAMES)}")]
 CrsOpt = Annotated[
     str | None,
-    typer.Option("--crs", help="坐标系：wgs84、cgcs2000、gcj02（高德/腾讯）、bd09（百度）或 EPSG:n"),
+    typer.Option(
+        "--crs", help="坐标系：wgs84、cgcs2000、gcj02（高德/腾讯）、bd09（百度）或 EPSG:n"
+    ),
 ]
 CommunityOpt = Annotated[str | None, typer.Option("--community", help="社区编号")]
 
@@ -146,17 +149,27 @@ def db_migrate() -> None:
 @app.command("import")
 def import_(
     layer: LayerArg,
-    file: Annotated[Path, typer.Argument(help="GeoJSON、GeoPackage、Shapefile（.zip）或 CSV；路网另可 .osm.pbf/.osm")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="GeoJSON、GeoPackage、Shapefile（.zip）或 CSV；路网另可 .osm.pbf/.osm"),
+    ],
     crs: CrsOpt = None,
     community: CommunityOpt = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", help="列映射文件（JSON 或两列 CSV）")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="列映射文件（JSON 或两列 CSV）")
+    ] = None,
 ) -> None:
     """导入图层文件：整份文件一个事务，有任何错误则全部不写入；再次导入同一文件会就地更新。"""
     settings = get_settings()
     try:
         with _progress() as progress:
             report = services.import_layer(
-                settings, layer, file, crs=crs, community=community, mapping=mapping,
+                settings,
+                layer,
+                file,
+                crs=crs,
+                community=community,
+                mapping=mapping,
                 progress=progress,
             )
     except GridmapError as exc:
@@ -167,7 +180,9 @@ def import_(
 @app.command("export")
 def export(
     layer: LayerArg,
-    file: Annotated[Path, typer.Argument(help="输出文件：.geojson、.gpkg、.zip（Shapefile）、.csv")],
+    file: Annotated[
+        Path, typer.Argument(help="输出文件：.geojson、.gpkg、.zip（Shapefile）、.csv")
+    ],
     crs: CrsOpt = None,
     community: CommunityOpt = None,
     headers: Annotated[str, typer.Option("--headers", help="列名语言：en 或 zh")] = "en",
@@ -190,7 +205,12 @@ def export(
 
 @demo_app.command("load")
 def demo_load(
-    place: Annotated[str, typer.Option("--place", help="qiaohua（生成的樵华社区）或 haidian（北京海淀真实 OSM 数据）")] = "qiaohua",
+    place: Annotated[
+        str,
+        typer.Option(
+            "--place", help="qiaohua（生成的樵华社区）或 haidian（北京海淀真实 OSM 数据）"
+        ),
+    ] = "qiaohua",
 ) -> None:
     """加载演示社区（可重复执行：就地更新）。"""
     try:
@@ -212,7 +232,11 @@ def demo_generate(
     try:
         with _progress() as progress:
             result = services.generate_city(
-                get_settings(), buildings=buildings, seed=seed, out=out, load=load,
+                get_settings(),
+                buildings=buildings,
+                seed=seed,
+                out=out,
+                load=load,
                 progress=progress,
             )
     except GridmapError as exc:
@@ -247,4 +271,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

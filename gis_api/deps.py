@@ -12,13 +12,13 @@ from gis_api.settings import Settings
 
 
 def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was created with."""
+    """Return the settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; routes that write open ``session.begin()`` themselves."""
+    """Yield a session for one request; routes that write open ``session.begin()``."""
     with request.app.state.sessionmaker() as session:
         yield session
 

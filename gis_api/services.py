@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from gis_api.settings import Settings
 from layers import db
 from layers.errors import GridmapError
-from layers.exporting import ExportReport, export_layer as _export_layer
+from layers.exporting import ExportReport
+from layers.exporting import export_layer as _export_layer
 from layers.importing import ImportReport, Options, Progress, import_file, load_mapping
 from layers.schema import LAYERS
 
@@ -35,7 +36,7 @@ def safe_url(url: str) -> str:
 
 
 def database_url(settings: Settings) -> str:
-    """The database to use: ``DATABASE_URL`` or the running project-local cluster."""
+    """Return the database to use: ``DATABASE_URL`` or the running local cluster."""
     if settings.database_url:
         return settings.database_url
     cluster = db.cluster_status(settings.local_db_dir)
@@ -105,7 +106,9 @@ def db_status(settings: Settings) -> dict[str, object]:
         if revision:
             for layer in (*LAYERS, "walk_ways", "walk_edges"):
                 table = LAYERS[layer].table if layer in LAYERS else layer
-                counts[layer] = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+                counts[layer] = int(
+                    conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                )
     return {
         "where": where,
         "url": safe_url(url),
@@ -126,10 +129,10 @@ def import_layer(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file into one layer, in one transaction."""
-    from layers.walkways import import_network
-
     with transaction(settings) as session:
         if layer == "network":
+            from layers.walkways import import_network
+
             if community is None:
                 community = _only_community(session)
             return import_network(
@@ -208,9 +211,10 @@ def generate_city(
     city = _generate(n_buildings=buildings, seed=seed)
     if progress:
         progress("build", 1, 1)
+    n = {name: len(frame) for name, frame in city.layers.items()}
     lines = [
-        f"已生成：{len(city.layers['communities'])} 个社区、{len(city.layers['compounds'])} 个小区、"
-        f"{len(city.layers['buildings'])} 栋楼、{len(city.ways)} 条道路"
+        f"已生成：{n['communities']} 个社区、{n['compounds']} 个小区、"
+        f"{n['buildings']} 栋楼、{len(city.ways)} 条道路"
         f"（{time.perf_counter() - started:.1f} s）"
     ]
     if out is not None:

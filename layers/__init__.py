@@ -1,0 +1,1 @@
+"""The spatial store: models, migrations, import/export and coordinate systems."""

@@ -66,7 +66,7 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     """Create an engine for ``url`` (normalised to psycopg 3)."""
-    return create_engine(normalise_url(url), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    return create_engine(normalise_url(url), pool_pre_ping=True, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -101,6 +101,13 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)  # type: ignore[arg-type]
 
 
+def downgrade(url: str, revision: str = "base") -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``base`` drops every table)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)  # type: ignore[arg-type]
+
+
 def current_revision(url: str) -> str | None:
     """Return the database's Alembic revision, or None when it was never migrated."""
     engine = make_engine(url)
@@ -132,7 +139,7 @@ def pg_bindir() -> Path:
 
 
 def _server_user() -> str | None:
-    """The system user to run the server as: ``postgres`` when we are root, else ourselves."""
+    """Return the user to run the server as: ``postgres`` when we are root, else None."""
     if os.geteuid() != 0:
         return None
     try:
@@ -145,7 +152,7 @@ def _server_user() -> str | None:
 
 def _run(args: Sequence[str], *, user: str | None) -> subprocess.CompletedProcess[str]:
     cmd = ["runuser", "-u", user, "--", *args] if user else list(args)
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         msg = f"命令失败：{' '.join(args[:2])}：{proc.stderr.strip() or proc.stdout.strip()}"
         raise ClusterError(msg, loc=("cluster",))
@@ -159,7 +166,7 @@ def _free_port() -> int:
 
 
 def _running_port(datadir: Path) -> int | None:
-    """The port of the server running on ``datadir``, from its ``postmaster.pid``, if alive."""
+    """Return the port of the live server on ``datadir`` (from ``postmaster.pid``), or None."""
     pidfile = datadir / "postmaster.pid"
     try:
         lines = pidfile.read_text().splitlines()

@@ -34,7 +34,7 @@ PLACES = ("qiaohua", "haidian")
 
 
 def xiqiao_street() -> gpd.GeoDataFrame:
-    """The real boundary of Xiqiao town (西樵镇), Nanhai, Foshan (OpenStreetMap, ODbL)."""
+    """Return the real boundary of Xiqiao town (西樵镇), Nanhai (OpenStreetMap, ODbL)."""
     towns = gpd.read_file(DATA_DIR / "nanhai" / "nanhai_towns_real.geojson")
     town = towns[towns["name"] == "西樵镇"][["name", "geometry"]].copy()
     town.insert(0, "code", XIQIAO_CODE)

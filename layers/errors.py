@@ -87,7 +87,9 @@ class ImportRowError(GridmapError):
     type = "import_row_error"
     status = 422
 
-    def __init__(self, problems: Sequence[tuple[Loc, str, str]], *, total: int | None = None) -> None:
+    def __init__(
+        self, problems: Sequence[tuple[Loc, str, str]], *, total: int | None = None
+    ) -> None:
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
         first_loc, first_msg, _ = self.problems[0]

@@ -38,6 +38,7 @@ from layers.errors import (
 )
 from layers.io.files import read_table
 from layers.models import MODELS, Community
+from layers.queries import copy_rows, refresh_assignments
 from layers.schema import (
     CODE_ALIASES,
     COMMUNITY_ALIASES,
@@ -47,7 +48,6 @@ from layers.schema import (
     Field,
     Layer,
 )
-from layers.queries import copy_rows, refresh_assignments
 
 #: Called as ``progress(stage, done, total)`` while an import runs.
 Progress = Callable[[str, int, int], None]
@@ -117,7 +117,7 @@ def load_mapping(path: Path) -> dict[str, str]:
         msg = f"无法读取列映射文件 {path}：{exc}"
         raise BadFile(msg, loc=("mapping",)) from exc
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        msg = f"列映射文件 {path} 应为 JSON 对象：{{\"文件列名\": \"字段名\"}}"
+        msg = f'列映射文件 {path} 应为 JSON 对象：{{"文件列名": "字段名"}}'
         raise BadFile(msg, loc=("mapping",))
     return {str(k).strip(): v.strip() for k, v in data.items()}
 
@@ -178,12 +178,13 @@ def import_frame(
     geoms = _check_geometry(frame, spec, crs_spec, problems)
     values = _convert_values(frame, spec, columns, problems)
     codes = values.pop("code")
-    community_ids = _resolve_communities(session, spec, frame, columns, options, problems)
+    community_ids = _resolve_communities(session, spec, frame, columns, options, problems=problems)
     if not problems and spec.community_scoped:
         _check_inside(session, geoms, community_ids, options.boundary_tolerance_m, problems)
     if not problems and layer == "gates" and "compound" in values:
-        values["compound_id"] = _resolve_compounds(session, values.pop("compound"), community_ids,
-                                                   problems)
+        values["compound_id"] = _resolve_compounds(
+            session, values.pop("compound"), community_ids, problems
+        )
     if problems:
         report.rejected = len(frame)
         raise ImportRowError(problems[:MAX_PROBLEMS], total=len(problems))
@@ -213,10 +214,14 @@ def import_frame(
 
 def _rebuild_networks(session: Session, community_ids: list[int], gate_tolerance_m: float) -> None:
     """Walls and gates shape the walking network: rebuild it where one exists."""
-    with_ways = session.execute(
-        text("SELECT DISTINCT community_id FROM walk_ways WHERE community_id = ANY(:ids)"),
-        {"ids": community_ids},
-    ).scalars().all()
+    with_ways = (
+        session.execute(
+            text("SELECT DISTINCT community_id FROM walk_ways WHERE community_id = ANY(:ids)"),
+            {"ids": community_ids},
+        )
+        .scalars()
+        .all()
+    )
     if with_ways:
         from layers.walkways import rebuild_network
 
@@ -245,16 +250,17 @@ def _map_columns(
             lookup.setdefault(_norm(alias), f.name)
     known = {f.name for f in spec.fields} | {"code", "community"}
     user = {_norm(k): v for k, v in (mapping or {}).items()}
-    for target in user.values():
-        if target not in known:
-            msg = f"列映射中的字段“{target}”不是图层 {spec.name} 的字段（可选：{'、'.join(sorted(known))}）"
-            raise BadFile(msg, loc=("mapping", target))
+    for wanted in user.values():
+        if wanted not in known:
+            choices = "、".join(sorted(known))
+            msg = f"列映射中的字段“{wanted}”不是图层 {spec.name} 的字段（可选：{choices}）"
+            raise BadFile(msg, loc=("mapping", wanted))
     found: dict[str, str] = {}
     ignored: list[str] = []
     for col in frame.columns:
         if col == frame.geometry.name:
             continue
-        target = user.get(_norm(col)) or lookup.get(_norm(col))
+        target: str | None = user.get(_norm(col)) or lookup.get(_norm(col))
         if target is None or target in found:
             ignored.append(str(col))
         else:
@@ -290,7 +296,7 @@ def _resolve_crs(given: str | None, declared: CRS | None) -> crsmod.CrsSpec:
     if declared is None:
         return spec
     declared_epsg = declared.to_epsg()
-    geographic = {4326, 4490, 4490}
+    geographic = {4326, 4490}
     if spec.kind in ("gcj02", "bd09"):
         if declared_epsg in geographic:
             return spec
@@ -332,13 +338,18 @@ def _check_geometry(
     valid = shapely.is_valid(converted[ok])
     for i in np.flatnonzero(ok)[~valid]:
         reason = shapely.is_valid_reason(converted[i])
-        problems.append(_row(i + 1, "geometry", f"几何无效：{_reason_zh(reason)}", "invalid_geometry"))
+        problems.append(
+            _row(i + 1, "geometry", f"几何无效：{_reason_zh(reason)}", "invalid_geometry")
+        )
     if spec.geom == "polygon":
-        converted[ok] = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g
-                         for g in converted[ok]]
+        converted[ok] = [
+            shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in converted[ok]
+        ]
     elif spec.geom == "line" and spec.name == "barriers":
-        converted[ok] = [shapely.MultiLineString([g]) if g.geom_type == "LineString" else g
-                         for g in converted[ok]]
+        converted[ok] = [
+            shapely.MultiLineString([g]) if g.geom_type == "LineString" else g
+            for g in converted[ok]
+        ]
     return converted
 
 
@@ -362,7 +373,7 @@ def _check_lonlat(
                 "请用 --crs 指定文件的坐标系（如 EPSG:4547）"
             )
             typ = "out_of_range"
-        problems.append(_row(i + 1, "geometry", msg, typ))
+        problems.append(_row(int(i) + 1, "geometry", msg, typ))
         ok[i] = False
 
 
@@ -437,17 +448,14 @@ def _convert(raw: object, f: Field) -> object:
             raise ValueError(msg)
         return None
     if f.type == "str":
-        if f.choices:
-            return _choice(value, f)
-        return value
+        return _choice(value, f) if f.choices else value
     if f.type == "bool":
-        word = value.lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-        msg = f"“{f.zh}”应为 是/否，实际为“{value}”"
-        raise ValueError(msg)
+        return _boolean(value, f)
+    return _bounded(value, f)
+
+
+def _bounded(value: str, f: Field) -> int | float:
+    """Parse a number and check it against the field's bounds and type."""
     number = _number(value, f)
     if f.min is not None and number < f.min:
         msg = f"“{f.zh}”不能小于 {f.min:g}，实际为 {number:g}"
@@ -462,6 +470,16 @@ def _convert(raw: object, f: Field) -> object:
             raise ValueError(msg)
         return int(number)
     return float(number)
+
+
+def _boolean(value: str, f: Field) -> bool:
+    word = value.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    msg = f"“{f.zh}”应为 是/否，实际为“{value}”"
+    raise ValueError(msg)
 
 
 def _number(value: str, f: Field) -> float:
@@ -520,6 +538,7 @@ def _resolve_communities(
     frame: gpd.GeoDataFrame,
     columns: dict[str, str],
     options: Options,
+    *,
     problems: list[tuple[Loc, str, str]],
 ) -> np.ndarray[Any, Any]:
     """Return the community id of every row (empty for unscoped layers)."""
@@ -652,7 +671,8 @@ def _upsert(
     cols = [c for c in rows.columns if c != "geom"]
     key = ["community_id", "code"] if spec.community_scoped else ["code"]
     stage = f"_stage_{spec.table}"
-    col_types = ", ".join(f"{c} {table.c[c].type.compile(session.bind.dialect)}" for c in cols)  # type: ignore[attr-defined,union-attr]
+    dialect = session.get_bind().dialect
+    col_types = ", ".join(f"{c} {table.c[c].type.compile(dialect)}" for c in cols)
     session.execute(text(f"CREATE TEMP TABLE {stage} ({col_types}, geom geometry) ON COMMIT DROP"))
     copy_rows(session, stage, [*cols, "geom"], rows, progress=progress)
     updatable = [c for c in cols if c not in key] + ["geom"]
@@ -660,8 +680,7 @@ def _upsert(
     sets = ", ".join(f"{c} = excluded.{c}" for c in updatable)
     extra = ", version = t.version + 1" if spec.name == "buildings" else ""
     changed = " OR ".join(
-        f"t.{c} IS DISTINCT FROM excluded.{c}" if c != "geom" else _GEOM_CHANGED
-        for c in updatable
+        f"t.{c} IS DISTINCT FROM excluded.{c}" if c != "geom" else _GEOM_CHANGED for c in updatable
     )
     insert_cols = ", ".join([*cols, "geom"])
     select_cols = ", ".join([*(f"s.{c}" for c in cols), geom_sql])
@@ -674,7 +693,8 @@ def _upsert(
         with session.begin_nested():
             flags = session.execute(text(sql)).scalars().all()
     except IntegrityError as exc:
-        constraint = getattr(exc.orig.diag, "constraint_name", None) if exc.orig else None  # type: ignore[attr-defined]
+        diag = getattr(exc.orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None)
         msg = f"数据库拒绝了这批数据（约束 {constraint or '未知'}）：{exc.orig}"
         raise ConstraintViolation(msg, loc=("file",)) from exc
     session.execute(text(f"DROP TABLE {stage}"))

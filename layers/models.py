@@ -164,7 +164,9 @@ class Compound(_Scoped, Base):
     build_year: Mapped[int | None] = mapped_column(Integer)
     maturity: Mapped[str | None] = mapped_column(String(16))
     has_party_branch: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
-    has_owners_committee: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    has_owners_committee: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=false()
+    )
     property_company: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
-from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
 
 from layers.errors import BadFile, CrsMismatch, InvalidGeometry
 
@@ -168,27 +169,30 @@ def build_network(
         If ``ways`` or ``gates`` lack their ``code`` column.
     """
     if node_tolerance_m <= 0 or gate_tolerance_m < 0:
-        raise ValueError("node_tolerance_m must be > 0 and gate_tolerance_m >= 0")
+        msg = "node_tolerance_m must be > 0 and gate_tolerance_m >= 0"
+        raise ValueError(msg)
     crs = _metric_crs(ways.crs)
     if "code" not in ways.columns:
-        raise BadFile("路网图层缺少 code（编号）列", loc=("ways", "code"))
+        msg = "路网图层缺少 code（编号）列"
+        raise BadFile(msg, loc=("ways", "code"))
     lines, row = _way_lines(ways)
     if node_crossings:
         lines, row = _node_all(lines, row, node_tolerance_m)
     graph = _topology(lines, row, node_tolerance_m)
 
-    bars = _barrier_lines(barriers, crs)
-    gate_xy, gate_codes, gate_ok = _gate_points(gates, crs)
-    unconnected: list[int] = np.flatnonzero(~gate_ok).tolist()
-    if len(graph.geom) and (len(bars) or gate_ok.any()):
-        graph, missed = _walls_and_gates(
-            graph, bars, gate_xy, np.flatnonzero(gate_ok),
-            gate_tolerance_m=gate_tolerance_m, tol_m=node_tolerance_m,
-        )  # fmt: skip
-        unconnected.extend(missed.tolist())
-    elif gate_ok.any():
-        unconnected.extend(np.flatnonzero(gate_ok).tolist())
-    return _assemble(graph, ways, gate_codes, sorted(set(unconnected)), crs)
+    walls = _Walls.of(_barrier_lines(barriers, crs))
+    gate_pts, gate_codes = _gate_points(gates, crs)
+    usable = np.flatnonzero(~(shapely.is_missing(gate_pts) | shapely.is_empty(gate_pts)))
+    unconnected = np.flatnonzero(shapely.is_missing(gate_pts) | shapely.is_empty(gate_pts))
+    gate_set = _Gates(usable, gate_pts[usable], shapely.STRtree(gate_pts[usable]),
+                      gate_tolerance_m)  # fmt: skip
+    if len(graph.geom) and (len(walls.geom) or len(usable)):
+        graph, missed = _walls_and_gates(graph, walls, gate_set, tol_m=node_tolerance_m)
+        unconnected = np.concatenate([unconnected, missed])
+    else:
+        unconnected = np.concatenate([unconnected, usable])
+    missing = tuple(gate_codes[i] for i in np.unique(unconnected).tolist())
+    return _assemble(graph, ways, gate_codes, missing, crs)
 
 
 # --- input checks ---------------------------------------------------------------------------
@@ -197,26 +201,23 @@ def build_network(
 def _metric_crs(crs: Any) -> CRS:
     """Return the CRS of the ways, refusing anything but a projected CRS in metres."""
     if crs is None:
-        raise InvalidGeometry("路网图层没有坐标系，无法按米计算长度", loc=("ways", "crs"))
-    crs = CRS.from_user_input(crs)
-    if not crs.is_projected:
-        raise InvalidGeometry(
-            f"路网图层的坐标系 {crs.to_string()} 不是投影坐标系；请先投影到以米为单位的坐标系"
-            "（如 UTM）",
-            loc=("ways", "crs"),
-        )
-    units = {axis.unit_name for axis in crs.axis_info}
-    if not units <= {"metre", "meter", "m"}:
-        raise InvalidGeometry(
-            f"路网图层的坐标系 {crs.to_string()} 不以米为单位", loc=("ways", "crs")
-        )
-    return crs
+        msg = "路网图层没有坐标系，无法按米计算长度"
+        raise InvalidGeometry(msg, loc=("ways", "crs"))
+    out = CRS.from_user_input(crs)
+    if not out.is_projected:
+        msg = f"路网图层的坐标系 {out.name} 不是投影坐标系；请先投影到以米为单位的坐标系（如 UTM）"
+        raise InvalidGeometry(msg, loc=("ways", "crs"))
+    if not {axis.unit_name for axis in out.axis_info} <= {"metre", "meter", "m"}:
+        msg = f"路网图层的坐标系 {out.name} 不以米为单位"
+        raise InvalidGeometry(msg, loc=("ways", "crs"))
+    return out
 
 
 def _same_crs(crs: Any, ways_crs: CRS, layer: str, zh: str) -> None:
     """Refuse a layer whose declared CRS differs from the ways' (None means 'the same')."""
     if crs is not None and not CRS.from_user_input(crs).equals(ways_crs):
-        raise CrsMismatch(f"{zh}图层的坐标系与路网不同，请先统一坐标系", loc=(layer, "crs"))
+        msg = f"{zh}图层的坐标系与路网不同，请先统一坐标系"
+        raise CrsMismatch(msg, loc=(layer, "crs"))
 
 
 def _plain_lines(geoms: Geoms, layer: str) -> tuple[Geoms, Ints]:
@@ -224,7 +225,8 @@ def _plain_lines(geoms: Geoms, layer: str) -> tuple[Geoms, Ints]:
     parts, idx = shapely.get_parts(geoms, return_index=True)
     coords, part_of = shapely.get_coordinates(parts, return_index=True)
     if not np.isfinite(coords).all():
-        raise InvalidGeometry("含有无效坐标（NaN 或无穷大）", loc=(layer, "geometry"))
+        msg = "含有无效坐标（NaN 或无穷大）"
+        raise InvalidGeometry(msg, loc=(layer, "geometry"))
     keep = np.bincount(part_of, minlength=len(parts)) >= 2
     renumber = np.cumsum(keep) - 1
     sel = keep[part_of]
@@ -240,11 +242,8 @@ def _way_lines(ways: gpd.GeoDataFrame) -> tuple[Geoms, Ints]:
     wrong = present & ~np.isin(types, _LINE_TYPES)
     if wrong.any():
         bad = int(np.flatnonzero(wrong)[0])
-        raise InvalidGeometry(
-            f"路网第 {bad + 1} 行的几何是 {geoms[bad].geom_type}，路网只接受线"
-            "（LineString / MultiLineString）",
-            loc=("ways", bad, "geometry"),
-        )
+        msg = f"路网第 {bad + 1} 行的几何是 {geoms[bad].geom_type}，路网只接受线"
+        raise InvalidGeometry(msg, loc=("ways", bad, "geometry"))
     rows = np.flatnonzero(present)
     lines, idx = _plain_lines(geoms[rows], "ways")
     return lines, rows[idx].astype(np.int64)
@@ -255,15 +254,16 @@ def _barrier_lines(barriers: Any, crs: CRS) -> Geoms:
     if barriers is None:
         return np.empty(0, dtype=object)
     _same_crs(barriers.crs, crs, "barriers", "围墙")
-    geoms = np.asarray(barriers.geometry.array if hasattr(barriers, "columns")
-                       else barriers.array, dtype=object)  # fmt: skip
+    series = barriers.geometry if hasattr(barriers, "columns") else barriers
+    geoms = np.asarray(series.array, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     types = shapely.get_type_id(geoms)
     areas = np.isin(types, _AREA_TYPES)
     geoms = np.where(areas, shapely.boundary(geoms), geoms)
     wrong = ~areas & ~np.isin(types, _LINE_TYPES)
     if wrong.any():
-        raise InvalidGeometry("围墙图层只接受线或面", loc=("barriers", "geometry"))
+        msg = "围墙图层只接受线或面"
+        raise InvalidGeometry(msg, loc=("barriers", "geometry"))
     parts, _ = _plain_lines(geoms, "barriers")
     if len(parts) == 0:
         return np.empty(0, dtype=object)
@@ -274,25 +274,25 @@ def _barrier_lines(barriers: Any, crs: CRS) -> Geoms:
     return out[shapely.length(out) > 0]
 
 
-def _gate_points(gates: Any, crs: CRS) -> tuple[Floats, list[str], Bools]:
-    """Return gate coordinates, codes and which gates have a usable point."""
+def _gate_points(gates: Any, crs: CRS) -> tuple[Geoms, list[str]]:
+    """Return gate points (None where a gate has no usable point) and codes."""
     if gates is None or len(gates) == 0:
-        return np.empty((0, 2)), [], np.zeros(0, dtype=bool)
+        return np.empty(0, dtype=object), []
     _same_crs(gates.crs, crs, "gates", "出入口")
     if "code" not in gates.columns:
-        raise BadFile("出入口图层缺少 code（编号）列", loc=("gates", "code"))
+        msg = "出入口图层缺少 code（编号）列"
+        raise BadFile(msg, loc=("gates", "code"))
     geoms = np.asarray(gates.geometry.array, dtype=object)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    wrong = ok & (shapely.get_type_id(geoms) != 0)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    wrong = present & (shapely.get_type_id(geoms) != 0)
     if wrong.any():
         bad = int(np.flatnonzero(wrong)[0])
-        raise InvalidGeometry(
-            f"出入口第 {bad + 1} 行不是点（{geoms[bad].geom_type}）", loc=("gates", bad, "geometry")
-        )
-    xy = np.full((len(geoms), 2), np.nan)
-    xy[ok] = shapely.get_coordinates(geoms[ok])
+        msg = f"出入口第 {bad + 1} 行不是点（{geoms[bad].geom_type}）"
+        raise InvalidGeometry(msg, loc=("gates", bad, "geometry"))
+    pts = _geoms(shapely.force_2d(geoms))
+    pts[present] = _geoms(shapely.points(shapely.get_coordinates(pts[present])))
     codes = [str(c) for c in gates["code"].tolist()]
-    return xy, codes, ok & np.isfinite(xy).all(axis=1)
+    return pts, codes
 
 
 # --- topology -------------------------------------------------------------------------------
@@ -464,17 +464,164 @@ def _interpolate_xy(geom: Geoms, pos: Floats) -> Floats:
     return np.asarray(shapely.get_coordinates(shapely.line_interpolate_point(geom, pos)))
 
 
-def _wall_frame(
-    bars: Geoms, bar_len: Floats, closed: Bools, b: Ints, t: Floats
-) -> tuple[Floats, Floats]:
-    """Return points a little ahead of and behind distance ``t`` along barrier ``b``."""
-    lb = bar_len[b]
-    ring = closed[b]
-    step = np.where(ring, np.minimum(_PROBE_M, lb / 4),
-                    np.minimum(_PROBE_M, np.minimum(t, lb - t) / 2))  # fmt: skip
-    ahead = np.where(ring, np.mod(t + step, lb), np.minimum(t + step, lb))
-    behind = np.where(ring, np.mod(t - step, lb), np.maximum(t - step, 0.0))
-    return _interpolate_xy(bars[b], ahead), _interpolate_xy(bars[b], behind)
+def _geoms(values: Any) -> Geoms:
+    """Return shapely output as a 1-D object array."""
+    return np.asarray(values, dtype=object).reshape(-1)
+
+
+@dataclass(frozen=True)
+class _Walls:
+    """Barrier lines with what the crossing tests need about them."""
+
+    geom: Geoms
+    length: Floats
+    closed: Bools
+    tree: shapely.STRtree
+
+    @classmethod
+    def of(cls, geom: Geoms) -> _Walls:
+        """Index barrier lines."""
+        return cls(
+            geom,
+            np.asarray(shapely.length(geom), dtype=np.float64),
+            np.asarray(shapely.is_closed(geom), dtype=bool),
+            shapely.STRtree(geom),
+        )
+
+    def frame(self, b: Ints, t: Floats) -> tuple[Floats, Floats]:
+        """Return points a little ahead of and behind distance ``t`` along barrier ``b``."""
+        lb = self.length[b]
+        ring = self.closed[b]
+        step = np.where(
+            ring, np.minimum(_PROBE_M, lb / 4), np.minimum(_PROBE_M, np.minimum(t, lb - t) / 2)
+        )
+        ahead = np.where(ring, np.mod(t + step, lb), np.minimum(t + step, lb))
+        behind = np.where(ring, np.mod(t - step, lb), np.maximum(t - step, 0.0))
+        return _interpolate_xy(self.geom[b], ahead), _interpolate_xy(self.geom[b], behind)
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """Usable gate points; ``local`` indices below index these arrays, not the input."""
+
+    index: Ints  # row of each gate in the input
+    pts: Geoms
+    tree: shapely.STRtree
+    tolerance_m: float
+
+    def nearest(self, xy: Floats) -> Ints:
+        """Return the local index of the nearest gate within tolerance of each point, or -1."""
+        out = np.full(len(xy), -1, dtype=np.int64)
+        if len(xy) and len(self.index):
+            src, hit = self.tree.query_nearest(
+                shapely.points(xy), max_distance=self.tolerance_m, all_matches=False
+            )
+            out[src] = hit
+        return out
+
+
+@dataclass
+class _Plan:
+    """Changes to make to the edges found by looking at walls and gates."""
+
+    used: Bools  # per local gate: it already opens a crossing
+    edge: list[Ints] = field(default_factory=list)  # stretches to remove or gate
+    lo: list[Floats] = field(default_factory=list)
+    hi: list[Floats] = field(default_factory=list)
+    kind: list[Ints] = field(default_factory=list)
+    gate: list[Ints] = field(default_factory=list)
+    relabel_edge: Ints = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    relabel_start: Bools = field(default_factory=lambda: np.empty(0, dtype=bool))
+    relabel_pair: Ints = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    merge_at: Ints = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def add(self, edge: Ints, lo: Floats, hi: Floats, kind: Ints, gate: Ints) -> None:
+        """Plan stretches of edges to remove (``_GAP``) or turn into gate edges (``_GATE``)."""
+        self.edge.append(edge)
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.kind.append(np.broadcast_to(kind, edge.shape).astype(np.int64))
+        self.gate.append(gate)
+
+
+@dataclass(frozen=True)
+class _Contacts:
+    """Where edges meet walls: crossings inside edges and nodes lying on walls."""
+
+    edge: Ints  # crossings inside an edge
+    pos: Floats
+    xy: Floats
+    node: Ints  # nodes on a wall, once per (node, wall)
+    wall: Ints
+    wall_pos: Floats
+    node_xy: Floats
+
+
+def _walls_and_gates(
+    g: _Graph, walls: _Walls, gates: _Gates, *, tol_m: float
+) -> tuple[_Graph, Ints]:
+    """Cut the network at walls, open it at gates and connect the remaining gates.
+
+    Returns the new graph and the input rows of the gates that could not be connected.
+    """
+    length = g.length()
+    plan = _Plan(used=np.zeros(len(gates.index), dtype=bool))
+    if len(walls.geom):
+        contacts = _contacts(g, length, walls, tol_m=tol_m)
+        _plan_edge_crossings(contacts, gates, plan)
+        _plan_node_crossings(g, length, walls, gates=gates, c=contacts, plan=plan)
+    on_line = _plan_gates_on_lines(g, walls, gates, plan)
+
+    n_before = len(g.xy)
+    if len(plan.relabel_edge):
+        g = _relabel(g, plan.relabel_edge, plan.relabel_start, plan.relabel_pair)
+    g = _cut_stretches(g, plan, length, tol_m=tol_m)
+    if len(plan.merge_at):
+        g = _merge_gate_halves(g, plan.merge_at[plan.merge_at < n_before])
+    if len(gates.index):  # number gates as in the input from here on
+        global_gate = np.where(g.gate >= 0, gates.index[np.maximum(g.gate, 0)], -1)
+        g = _Graph(g.xy, g.geom, g.source, g.target, g.way, global_gate)
+
+    rest = np.flatnonzero(~plan.used & ~on_line)
+    if len(rest) == 0:
+        return g, np.empty(0, dtype=np.int64)
+    return _connect_gates(g, walls, gates, rest, tol_m=tol_m)
+
+
+def _contacts(g: _Graph, length: Floats, walls: _Walls, *, tol_m: float) -> _Contacts:
+    """Find every point where an edge meets a wall, except at a wall's free end."""
+    ei, bi = walls.tree.query(g.geom, predicate="intersects")
+    parts, pidx = shapely.get_parts(
+        shapely.intersection(g.geom[ei], walls.geom[bi]), return_index=True
+    )
+    # Only point contacts can be crossings; stretches running along a wall are not.
+    point = shapely.get_type_id(parts) == 0
+    parts, pidx = parts[point], pidx[point]
+    e, b = ei[pidx], bi[pidx]
+    xy = np.asarray(shapely.get_coordinates(parts))
+    d = np.asarray(shapely.line_locate_point(g.geom[e], parts), dtype=np.float64)
+    t = np.asarray(shapely.line_locate_point(walls.geom[b], parts), dtype=np.float64)
+    # Passing the free end of a wall is walking round it.
+    wall_end = ~walls.closed[b] & ((t <= tol_m) | (t >= walls.length[b] - tol_m))
+    at_start = ~wall_end & (d <= tol_m)
+    at_end = ~wall_end & ~at_start & (d >= length[e] - tol_m)
+    mid = ~wall_end & ~at_start & ~at_end
+
+    # Inside an edge: a crossing when the edge is on opposite sides just before and after.
+    e1, d1, b1, t1, xy1 = e[mid], d[mid], b[mid], t[mid], xy[mid]
+    ahead, behind = walls.frame(b1, t1)
+    step = np.minimum(_PROBE_M, np.minimum(d1, length[e1] - d1) / 2)
+    before = _side(xy1, ahead, behind, _interpolate_xy(g.geom[e1], d1 - step))
+    after = _side(xy1, ahead, behind, _interpolate_xy(g.geom[e1], d1 + step))
+    cross = before * after == -1
+
+    touch = at_start | at_end
+    node = np.where(at_start, g.source[e], g.target[e])[touch]
+    _, once = np.unique(node * max(len(walls.geom), 1) + b[touch], return_index=True)
+    return _Contacts(
+        e1[cross], d1[cross], xy1[cross],
+        node[once], b[touch][once], t[touch][once], xy[touch][once],
+    )  # fmt: skip
 
 
 def _side(apex: Floats, ahead: Floats, behind: Floats, probe: Floats) -> Ints:
@@ -495,172 +642,64 @@ def _side(apex: Floats, ahead: Floats, behind: Floats, probe: Floats) -> Ints:
     return np.where(on, 0, np.where(rel < wedge, 1, -1)).astype(np.int64)
 
 
-@dataclass
-class _Intervals:
-    """Stretches of edges to remove (wall gaps) or to turn into gate edges."""
-
-    edge: list[Ints]
-    lo: list[Floats]
-    hi: list[Floats]
-    kind: list[Ints]
-    gate: list[Ints]
-
-    def add(self, edge: Ints, lo: Floats, hi: Floats, kind: Ints, gate: Ints) -> None:
-        """Append stretches."""
-        self.edge.append(edge)
-        self.lo.append(lo)
-        self.hi.append(hi)
-        self.kind.append(kind)
-        self.gate.append(gate)
+def _plan_edge_crossings(c: _Contacts, gates: _Gates, plan: _Plan) -> None:
+    """Plan a gap, or a gate edge when a gate is near, at every crossing inside an edge."""
+    near = gates.nearest(c.xy)
+    plan.used[near[near >= 0]] = True
+    half = np.where(near >= 0, _GATE_HALF_M, _WALL_HALF_GAP_M)
+    plan.add(c.edge, c.pos - half, c.pos + half, np.where(near >= 0, _GATE, _GAP), near)
 
 
-def _walls_and_gates(
-    g: _Graph, bars: Geoms, gate_xy: Floats, gate_idx: Ints, *, gate_tolerance_m: float,
-    tol_m: float,
-) -> tuple[_Graph, Ints]:  # fmt: skip
-    """Cut the network at walls, open it at gates and connect the remaining gates."""
-    length = g.length()
-    gate_pts = shapely.points(gate_xy[gate_idx]) if len(gate_idx) else np.empty(0, dtype=object)
-    gate_tree = shapely.STRtree(gate_pts)
-    bar_tree = shapely.STRtree(bars)
-    bar_len = np.asarray(shapely.length(bars), dtype=np.float64)
-    closed = np.asarray(shapely.is_closed(bars), dtype=bool)
-    iv = _Intervals([], [], [], [], [])
-    used_gate = np.zeros(len(gate_idx), dtype=bool)
+def _plan_node_crossings(
+    g: _Graph, length: Floats, walls: _Walls, *, gates: _Gates, c: _Contacts, plan: _Plan
+) -> None:
+    """Plan how to part nodes on a wall whose edges leave it on both sides."""
+    pair, inc_e, inc_start, inc_side = _incident_sides(g, length, walls, c)
+    n_pairs = len(c.node)
+    if len(pair) == 0:
+        return
+    plus = np.bincount(pair, weights=inc_side == 1, minlength=n_pairs).astype(np.int64)
+    minus = np.bincount(pair, weights=inc_side == -1, minlength=n_pairs).astype(np.int64)
+    crossing = np.flatnonzero((plus > 0) & (minus > 0))
+    # One crossing per node, even where two walls meet on it.
+    _, once = np.unique(c.node[crossing], return_index=True)
+    is_cross = np.zeros(n_pairs, dtype=bool)
+    is_cross[crossing[once]] = True
+    near = np.full(n_pairs, -1, dtype=np.int64)
+    near[is_cross] = gates.nearest(c.node_xy[is_cross])
+    plan.used[near[near >= 0]] = True
 
-    def nearest_gate(points: Floats) -> Ints:
-        """Return the (local) index of the nearest gate within tolerance, or -1."""
-        out = np.full(len(points), -1, dtype=np.int64)
-        if len(points) and len(gate_idx):
-            src, hit = gate_tree.query_nearest(shapely.points(points), all_matches=False,
-                                               max_distance=gate_tolerance_m)  # fmt: skip
-            out[src] = hit
-        return out
-
-    merge_at = np.empty(0, dtype=np.int64)
-    relabel_edge = np.empty(0, dtype=np.int64)
-    relabel_start = np.empty(0, dtype=bool)
-    relabel_node = np.empty(0, dtype=np.int64)
-    if len(bars):
-        ei, bi = bar_tree.query(g.geom, predicate="intersects")
-        parts, pidx = shapely.get_parts(shapely.intersection(g.geom[ei], bars[bi]),
-                                        return_index=True)  # fmt: skip
-        # Only point contacts can be crossings; stretches running along a wall are not.
-        point = shapely.get_type_id(parts) == 0
-        parts, pidx = parts[point], pidx[point]
-        e, b = ei[pidx], bi[pidx]
-        pxy = shapely.get_coordinates(parts)
-        d = np.asarray(shapely.line_locate_point(g.geom[e], parts), dtype=np.float64)
-        t = np.asarray(shapely.line_locate_point(bars[b], parts), dtype=np.float64)
-        wall_end = ~closed[b] & ((t <= tol_m) | (t >= bar_len[b] - tol_m))
-        at_start = ~wall_end & (d <= tol_m)
-        at_end = ~wall_end & ~at_start & (d >= length[e] - tol_m)
-        mid = ~wall_end & ~at_start & ~at_end
-
-        # Crossings inside an edge: compare the sides just before and just after.
-        e1, d1, b1, t1, p1 = e[mid], d[mid], b[mid], t[mid], pxy[mid]
-        ahead, behind = _wall_frame(bars, bar_len, closed, b1, t1)
-        step = np.minimum(_PROBE_M, np.minimum(d1, length[e1] - d1) / 2)
-        before = _side(p1, ahead, behind, _interpolate_xy(g.geom[e1], d1 - step))
-        after = _side(p1, ahead, behind, _interpolate_xy(g.geom[e1], d1 + step))
-        cross = before * after == -1
-        e1, d1, p1 = e1[cross], d1[cross], p1[cross]
-        near = nearest_gate(p1)
-        used_gate[near[near >= 0]] = True
-        half = np.where(near >= 0, _GATE_HALF_M, _WALL_HALF_GAP_M)
-        iv.add(e1, d1 - half, d1 + half, np.where(near >= 0, _GATE, _GAP), near)
-
-        # Nodes on a wall: a crossing when their edges leave it on both sides.
-        touch = at_start | at_end
-        node = np.where(at_start, g.source[e], g.target[e])[touch]
-        key, first = np.unique(node * max(len(bars), 1) + b[touch], return_index=True)
-        del key
-        tn, tb, tt, tp = node[first], b[touch][first], t[touch][first], pxy[touch][first]
-        found = _node_crossings(g, length, bars, bar_len, closed, tn, tb, tt, tp)
-        pair, inc_e, inc_start, inc_side = found
-        if len(pair):
-            n_pairs = len(tn)
-            plus = np.bincount(pair, weights=inc_side == 1, minlength=n_pairs)
-            minus = np.bincount(pair, weights=inc_side == -1, minlength=n_pairs)
-            is_cross = (plus > 0) & (minus > 0)
-            # One crossing per node, even where two walls meet on it.
-            cross_pairs = np.flatnonzero(is_cross)
-            _, once = np.unique(tn[cross_pairs], return_index=True)
-            is_cross = np.zeros(n_pairs, dtype=bool)
-            is_cross[cross_pairs[once]] = True
-            near_pair = np.full(n_pairs, -1, dtype=np.int64)
-            near_pair[is_cross] = nearest_gate(tp[is_cross])
-            used_gate[near_pair[near_pair >= 0]] = True
-            sel = is_cross[pair] & (inc_side != 0)
-            p, ie, ist, isd = pair[sel], inc_e[sel], inc_start[sel], inc_side[sel]
-            count = np.where(isd == 1, plus[p], minus[p])
-            other = np.where(isd == 1, minus[p], plus[p])
-            gated = near_pair[p] >= 0
-            # Cut the lone edge on a side; cutting an edge of a side with several would
-            # part them from each other. With several on both sides, give the minus side
-            # its own node instead (and leave a gated crossing open: rare).
-            cut = count == 1
-            half = np.where(gated, _GATE_HALF_M, _WALL_HALF_GAP_M)[cut]
-            ce, cs = ie[cut], ist[cut]
-            lo = np.where(cs, 0.0, length[ce] - half)
-            hi = np.where(cs, half, length[ce])
-            iv.add(ce, lo, hi, np.where(gated[cut], _GATE, _GAP), near_pair[p][cut])
-            apart = (count > 1) & (other > 1) & ~gated & (isd == -1)
-            relabel_edge, relabel_start = ie[apart], ist[apart]
-            relabel_node = p[apart]
-            both_single = is_cross & (plus == 1) & (minus == 1) & (near_pair >= 0)
-            merge_at = tn[both_single]
-
-    # Gates no crossing used: those sitting on a line become a stretch of it.
-    spare = np.flatnonzero(~used_gate)
-    on_line = np.zeros(len(spare), dtype=bool)
-    if len(spare) and len(g.geom):
-        pts = gate_pts[spare]
-        src, hit = shapely.STRtree(g.geom).query_nearest(
-            pts, max_distance=_GATE_ON_EDGE_M, return_distance=False, all_matches=False
-        )
-        edge_dist = np.full(len(spare), np.inf)
-        edge_dist[src] = shapely.distance(pts[src], g.geom[hit])
-        edge_of = np.full(len(spare), -1, dtype=np.int64)
-        edge_of[src] = hit
-        wall_dist = np.full(len(spare), np.inf)
-        if len(bars):
-            wsrc, whit = bar_tree.query_nearest(pts, max_distance=gate_tolerance_m,
-                                                all_matches=False)  # fmt: skip
-            wall_dist[wsrc] = shapely.distance(pts[wsrc], bars[whit])
-        on_line = (edge_of >= 0) & (edge_dist < wall_dist)
-        le = edge_of[on_line]
-        ld = np.asarray(shapely.line_locate_point(g.geom[le], pts[on_line]), dtype=np.float64)
-        iv.add(le, ld - _GATE_HALF_M, ld + _GATE_HALF_M, np.full(len(le), _GATE),
-               spare[on_line])  # fmt: skip
-
-    # Apply everything found so far in one pass of cuts.
-    n_before = len(g.xy)
-    if len(relabel_edge):
-        g = _relabel(g, relabel_edge, relabel_start, relabel_node)
-    g = _cut_intervals(g, iv, length, tol_m)
-    if len(merge_at):
-        g = _merge_gate_halves(g, merge_at[merge_at < n_before])
-    g = _Graph(g.xy, g.geom, g.source, g.target, g.way,
-               np.where(g.gate >= 0, gate_idx[np.maximum(g.gate, 0)], -1))  # fmt: skip
-
-    # The rest go through the nearest wall, joined to the network on both sides.
-    rest = spare[~on_line]
-    if len(rest) == 0:
-        return g, np.empty(0, dtype=np.int64)
-    g, missed = _connect_gates(g, bars, bar_tree, bar_len, closed, gate_xy, gate_idx[rest],
-                               gate_tolerance_m=gate_tolerance_m, tol_m=tol_m)  # fmt: skip
-    return g, missed
+    sel = is_cross[pair] & (inc_side != 0)
+    p, ie, ist, isd = pair[sel], inc_e[sel], inc_start[sel], inc_side[sel]
+    count = np.where(isd == 1, plus[p], minus[p])
+    other = np.where(isd == 1, minus[p], plus[p])
+    gated = near[p] >= 0
+    # Cut the lone edge on a side: cutting one of several would part them from each other.
+    cut = count == 1
+    half = np.where(gated, _GATE_HALF_M, _WALL_HALF_GAP_M)[cut]
+    ce, cs = ie[cut], ist[cut]
+    plan.add(
+        ce,
+        np.where(cs, 0.0, length[ce] - half),
+        np.where(cs, half, length[ce]),
+        np.where(gated[cut], _GATE, _GAP),
+        near[p][cut],
+    )
+    # Several edges on both sides: the minus side gets a node of its own (a gated crossing
+    # of that shape stays open, having no single edge to carry the gate: rare).
+    apart = (count > 1) & (other > 1) & ~gated & (isd == -1)
+    plan.relabel_edge, plan.relabel_start, plan.relabel_pair = ie[apart], ist[apart], p[apart]
+    # Two gate halves meeting on the wall node are joined into one gate edge afterwards.
+    plan.merge_at = c.node[is_cross & (plus == 1) & (minus == 1) & (near >= 0)]
 
 
-def _node_crossings(
-    g: _Graph, length: Floats, bars: Geoms, bar_len: Floats, closed: Bools,
-    node: Ints, b: Ints, t: Floats, pxy: Floats,
-) -> tuple[Ints, Ints, Bools, Ints]:  # fmt: skip
-    """For nodes touching a wall, tell on which side each of their edges leaves.
+def _incident_sides(
+    g: _Graph, length: Floats, walls: _Walls, c: _Contacts
+) -> tuple[Ints, Ints, Bools, Ints]:
+    """For nodes on a wall, tell on which side each of their edges leaves.
 
-    Returns, per (touch, incident edge): the touch index, the edge, whether the node is the
-    edge's start, and the side (+1, -1, 0 along the wall).
+    Returns, per (node contact, incident edge): the contact index, the edge, whether the node
+    is the edge's start, and the side (+1, -1, or 0 along the wall).
     """
     m = len(g.geom)
     inc_e = np.concatenate([np.arange(m), np.arange(m)])
@@ -668,20 +707,48 @@ def _node_crossings(
     inc_start = np.concatenate([np.ones(m, dtype=bool), np.zeros(m, dtype=bool)])
     order = np.argsort(inc_n, kind="stable")
     inc_e, inc_n, inc_start = inc_e[order], inc_n[order], inc_start[order]
-    lo = np.searchsorted(inc_n, node, side="left")
-    count = np.searchsorted(inc_n, node, side="right") - lo
+    lo = np.searchsorted(inc_n, c.node, side="left")
+    count = np.searchsorted(inc_n, c.node, side="right") - lo
     flat = _ranges(lo, count)
-    pair = np.repeat(np.arange(len(node)), count)
+    pair = np.repeat(np.arange(len(c.node)), count)
     e, start = inc_e[flat], inc_start[flat]
     step = np.minimum(_PROBE_M, length[e] / 2)
     probe = _interpolate_xy(g.geom[e], np.where(start, step, length[e] - step))
-    ahead, behind = _wall_frame(bars, bar_len, closed, b[pair], t[pair])
-    side = _side(pxy[pair], ahead, behind, probe)
-    return pair, e, start, side
+    ahead, behind = walls.frame(c.wall[pair], c.wall_pos[pair])
+    return pair, e, start, _side(c.node_xy[pair], ahead, behind, probe)
+
+
+def _plan_gates_on_lines(g: _Graph, walls: _Walls, gates: _Gates, plan: _Plan) -> Bools:
+    """Plan a gate edge on the line under each unused gate that sits on one, off any wall."""
+    spare = np.flatnonzero(~plan.used)
+    on_line = np.zeros(len(gates.index), dtype=bool)
+    if len(spare) == 0 or len(g.geom) == 0:
+        return on_line
+    pts = gates.pts[spare]
+    src, hit = shapely.STRtree(g.geom).query_nearest(
+        pts, max_distance=_GATE_ON_EDGE_M, all_matches=False
+    )
+    edge_dist = np.full(len(spare), np.inf)
+    edge_dist[src] = shapely.distance(pts[src], g.geom[hit])
+    edge_of = np.full(len(spare), -1, dtype=np.int64)
+    edge_of[src] = hit
+    wall_dist = np.full(len(spare), np.inf)
+    if len(walls.geom):
+        wsrc, whit = walls.tree.query_nearest(
+            pts, max_distance=gates.tolerance_m, all_matches=False
+        )
+        wall_dist[wsrc] = shapely.distance(pts[wsrc], walls.geom[whit])
+    # A gate in a wall beside a path belongs to the wall, not the path.
+    hits = (edge_of >= 0) & (edge_dist < wall_dist)
+    le = edge_of[hits]
+    ld = np.asarray(shapely.line_locate_point(g.geom[le], pts[hits]), dtype=np.float64)
+    plan.add(le, ld - _GATE_HALF_M, ld + _GATE_HALF_M, np.asarray(_GATE), spare[hits])
+    on_line[spare[hits]] = True
+    return on_line
 
 
 def _relabel(g: _Graph, edge: Ints, at_start: Bools, pair: Ints) -> _Graph:
-    """Give the listed edge ends a new node per crossing, at the old node's place."""
+    """Give the listed edge ends a new node per contact, at the old node's place."""
     uniq, new_of = np.unique(pair, return_inverse=True)
     old = np.where(at_start, g.source[edge], g.target[edge])
     first_old = np.zeros(len(uniq), dtype=np.int64)
@@ -690,23 +757,22 @@ def _relabel(g: _Graph, edge: Ints, at_start: Bools, pair: Ints) -> _Graph:
     source, target = g.source.copy(), g.target.copy()
     source[edge[at_start]] = new_id[at_start]
     target[edge[~at_start]] = new_id[~at_start]
-    xy = np.concatenate([g.xy, g.xy[first_old]])
-    return _Graph(xy, g.geom, source, target, g.way, g.gate)
+    return _Graph(np.concatenate([g.xy, g.xy[first_old]]), g.geom, source, target, g.way, g.gate)
 
 
-def _cut_intervals(g: _Graph, iv: _Intervals, length: Floats, tol_m: float) -> _Graph:
-    """Remove the gap stretches and split off the gate stretches of edges."""
-    if not iv.edge or sum(len(x) for x in iv.edge) == 0:
+def _cut_stretches(g: _Graph, plan: _Plan, length: Floats, *, tol_m: float) -> _Graph:
+    """Remove the gap stretches and split off the gate stretches planned for edges."""
+    if sum(len(x) for x in plan.edge) == 0:
         return g
-    e = np.concatenate(iv.edge)
-    lo = np.clip(np.concatenate(iv.lo), 0.0, length[e])
-    hi = np.clip(np.concatenate(iv.hi), 0.0, length[e])
-    kind = np.concatenate(iv.kind).astype(np.int64)
-    gate = np.concatenate(iv.gate).astype(np.int64)
+    e = np.concatenate(plan.edge)
+    lo = np.clip(np.concatenate(plan.lo), 0.0, length[e])
+    hi = np.clip(np.concatenate(plan.hi), 0.0, length[e])
+    kind = np.concatenate(plan.kind)
+    gate = np.concatenate(plan.gate).astype(np.int64)
     order = np.lexsort((lo, e))
     e, lo, hi, kind, gate = e[order], lo[order], hi[order], kind[order], gate[order]
-    # Merge overlapping stretches of one edge; lay edges end to end so a running maximum
-    # never leaks from one edge into the next.
+    # Merge overlapping stretches of one edge; laying edges end to end keeps the running
+    # maximum from leaking from one edge into the next.
     offset = (np.cumsum(length + 1.0) - (length + 1.0))[e]
     reach = np.maximum.accumulate(hi + offset)
     new = np.ones(len(e), dtype=bool)
@@ -716,20 +782,21 @@ def _cut_intervals(g: _Graph, iv: _Intervals, length: Floats, tol_m: float) -> _
     chi = np.maximum.reduceat(hi, starts)
     ckind = np.minimum.reduceat(kind, starts)  # a wall anywhere in a cluster closes it
     cgate = np.where(ckind == _GATE, np.maximum.reduceat(gate, starts), -1)
-    clen = length[ce]
     cut_lo = clo > tol_m
-    cut_hi = chi < clen - tol_m
+    cut_hi = chi < length[ce] - tol_m
 
     affected = np.unique(ce)
     local = np.searchsorted(affected, ce)
+    # A stretch from the very start of an edge sets the kind of its first piece.
     init_kind = np.full(len(affected), _KEEP, dtype=np.int64)
     init_gate = np.full(len(affected), -1, dtype=np.int64)
     init_kind[local[~cut_lo]] = ckind[~cut_lo]
     init_gate[local[~cut_lo]] = cgate[~cut_lo]
+    n_hi = int(cut_hi.sum())
     cut_line = np.concatenate([local[cut_lo], local[cut_hi]])
     cut_pos = np.concatenate([clo[cut_lo], chi[cut_hi]])
-    after_kind = np.concatenate([ckind[cut_lo], np.full(int(cut_hi.sum()), _KEEP)])
-    after_gate = np.concatenate([cgate[cut_lo], np.full(int(cut_hi.sum()), -1)])
+    after_kind = np.concatenate([ckind[cut_lo], np.full(n_hi, _KEEP, dtype=np.int64)])
+    after_gate = np.concatenate([cgate[cut_lo], np.full(n_hi, -1, dtype=np.int64)])
     order = np.lexsort((cut_pos, cut_line))
     cut_line, cut_pos = cut_line[order], cut_pos[order]
     after_kind, after_gate = after_kind[order], after_gate[order]
@@ -738,10 +805,11 @@ def _cut_intervals(g: _Graph, iv: _Intervals, length: Floats, tol_m: float) -> _
     pieces, pline, prev_cut, next_cut = _split(g.geom[affected], cut_line, cut_pos, cut_xy)
     n0 = len(g.xy)
     parent = affected[pline]
-    kind_of = np.where(prev_cut < 0, init_kind[pline], after_kind[np.maximum(prev_cut, 0)])
-    gate_of = np.where(prev_cut < 0, init_gate[pline], after_gate[np.maximum(prev_cut, 0)])
+    before = np.maximum(prev_cut, 0)
+    kind_of = np.where(prev_cut < 0, init_kind[pline], after_kind[before])
+    gate_of = np.where(prev_cut < 0, init_gate[pline], after_gate[before])
     keep = (kind_of != _GAP) & (shapely.length(pieces) > 0)
-    new = _Graph(
+    split = _Graph(
         xy=np.concatenate([g.xy, cut_xy]),
         geom=pieces[keep],
         source=np.where(prev_cut < 0, g.source[parent], n0 + prev_cut)[keep],
@@ -751,24 +819,24 @@ def _cut_intervals(g: _Graph, iv: _Intervals, length: Floats, tol_m: float) -> _
     )
     untouched = np.ones(len(g.geom), dtype=bool)
     untouched[affected] = False
-    return g.take(untouched).extend(new)
+    return g.take(untouched).extend(split)
 
 
 def _merge_gate_halves(g: _Graph, nodes: Ints) -> _Graph:
     """Join the two 1 m gate stretches that meet on a wall node into one 2 m gate edge."""
     at = np.isin(g.source, nodes) | np.isin(g.target, nodes)
-    cand = np.flatnonzero(at & (g.gate >= 0))
+    cand = np.flatnonzero(at & (g.gate >= 0)).tolist()
     drop: list[int] = []
     geoms: list[Any] = []
     ends: list[tuple[int, int, int, int]] = []
-    # Only a handful of gates sit exactly on a node, so a loop is cheap here.
+    # Only gates standing exactly on a node get here, so a loop is cheap.
     for node in nodes.tolist():
-        pair = [i for i in cand.tolist() if node in (g.source[i], g.target[i])]
+        pair = [i for i in cand if node in (g.source[i], g.target[i])]
         if len(pair) != 2 or g.gate[pair[0]] != g.gate[pair[1]]:
             continue
         a, b = pair
-        ca = shapely.get_coordinates(g.geom[a])
-        cb = shapely.get_coordinates(g.geom[b])
+        ca = np.asarray(shapely.get_coordinates(g.geom[a]))
+        cb = np.asarray(shapely.get_coordinates(g.geom[b]))
         a_from = int(g.source[a]) if g.target[a] == node else int(g.target[a])
         if g.target[a] != node:
             ca = ca[::-1]
@@ -783,116 +851,130 @@ def _merge_gate_halves(g: _Graph, nodes: Ints) -> _Graph:
     keep = np.ones(len(g.geom), dtype=bool)
     keep[drop] = False
     arr = np.array(ends, dtype=np.int64)
-    merged = _Graph(g.xy, np.asarray(geoms, dtype=object), arr[:, 0], arr[:, 1], arr[:, 2],
-                    arr[:, 3])  # fmt: skip
+    geom = np.empty(len(geoms), dtype=object)
+    geom[:] = geoms
+    merged = _Graph(g.xy, geom, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
     return g.take(keep).extend(merged)
 
 
 def _connect_gates(
-    g: _Graph, bars: Geoms, bar_tree: shapely.STRtree, bar_len: Floats, closed: Bools,
-    gate_xy: Floats, todo: Ints, *, gate_tolerance_m: float, tol_m: float,
-) -> tuple[_Graph, Ints]:  # fmt: skip
-    """Join gates that no line passes to the nearest network point on both wall sides."""
-    missed = np.zeros(len(todo), dtype=bool)
-    if len(bars) == 0 or len(g.geom) == 0:
-        return g, todo
-    pts = shapely.points(gate_xy[todo])
-    src, hit = bar_tree.query_nearest(pts, max_distance=gate_tolerance_m, all_matches=False)
-    missed[:] = True
-    missed[src] = False
-    todo_ok = todo[src]
-    b = hit
-    t = np.asarray(shapely.line_locate_point(bars[b], pts[src]), dtype=np.float64)
-    wall_xy = _interpolate_xy(bars[b], t)
-    ahead, behind = _wall_frame(bars, bar_len, closed, b, t)
-    # At the free end of a wall the frame is one-sided; the direction is still good.
+    g: _Graph, walls: _Walls, gates: _Gates, todo: Ints, *, tol_m: float
+) -> tuple[_Graph, Ints]:
+    """Join gates that no line passes to the nearest network point on both wall sides.
+
+    ``todo`` holds local gate indices; returns the graph and the input rows of the gates
+    left unconnected.
+    """
+    missed = np.ones(len(todo), dtype=bool)
+    if len(walls.geom) == 0:
+        return g, gates.index[todo]
+    pts = gates.pts[todo]
+    src, b = walls.tree.query_nearest(pts, max_distance=gates.tolerance_m, all_matches=False)
+    t = np.asarray(shapely.line_locate_point(walls.geom[b], pts[src]), dtype=np.float64)
+    wall_xy = _interpolate_xy(walls.geom[b], t)
+    ahead, behind = walls.frame(b, t)
+    # At the free end of a wall the frame is one-sided; its direction is still right.
     direction = ahead - behind
     norm = np.hypot(direction[:, 0], direction[:, 1])
-    flat = norm == 0
-    norm[flat] = 1.0
-    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / norm[:, None]
-    k = len(todo_ok)
+    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / np.maximum(norm, 1e-12)[:, None]
+    k = len(src)
     side_xy = np.concatenate([wall_xy + _GATE_HALF_M * normal, wall_xy - _GATE_HALF_M * normal])
-
-    free = np.flatnonzero(g.gate < 0)  # never hang a connector on another gate's edge
-    qi, ej = shapely.STRtree(g.geom[free]).query(
-        shapely.points(side_xy), predicate="dwithin", distance=3 * gate_tolerance_m
+    best, reach_edge, reach_pos, reach_xy, reach_dist = _reach(
+        g, walls, side_xy, 3 * gates.tolerance_m
     )
-    ej = free[ej]
-    d = np.asarray(shapely.line_locate_point(g.geom[ej], shapely.points(side_xy[qi])),
-                   dtype=np.float64)  # fmt: skip
-    q_xy = _interpolate_xy(g.geom[ej], d)
-    dist = np.hypot(*(q_xy - side_xy[qi]).T)
-    conn = shapely.linestrings(np.stack([side_xy[qi], q_xy], axis=1))
-    blocked = np.zeros(len(qi), dtype=bool)
-    blocked[np.unique(bar_tree.query(conn, predicate="intersects")[0])] = True
-    ok = ~blocked
-    qi, ej, d, q_xy, dist = qi[ok], ej[ok], d[ok], q_xy[ok], dist[ok]
-    order = np.lexsort((dist, qi))
-    qi, ej, d, q_xy, dist = qi[order], ej[order], d[order], q_xy[order], dist[order]
-    firsts = np.ones(len(qi), dtype=bool)
-    firsts[1:] = qi[1:] != qi[:-1]
-    best = np.full(2 * k, -1, dtype=np.int64)
-    best[qi[firsts]] = np.flatnonzero(firsts)
-    both = (best[:k] >= 0) & (best[k:] >= 0) & ~flat
-    missed[src[~both]] = True
+    both = (best[:k] >= 0) & (best[k:] >= 0) & (norm > 0)
+    missed[src[both]] = False
+    if not both.any():
+        return g, gates.index[todo]
     chosen = np.concatenate([best[:k][both], best[k:][both]])
-    gates_done = todo_ok[both]
-    if len(gates_done) == 0:
-        return g, todo[missed]
+    g, q_node = _split_at(g, reach_edge[chosen], reach_pos[chosen], reach_xy[chosen], tol_m=tol_m)
 
-    # Split the chosen edges where the connectors reach them.
-    ce, cd, cxy = ej[chosen], d[chosen], q_xy[chosen]
-    length = g.length()
-    at_start, at_end = cd <= tol_m, cd >= length[ce] - tol_m
-    inner = ~at_start & ~at_end
-    q_node = np.where(at_start, g.source[ce], g.target[ce])
-    cuts = np.unique(np.column_stack([ce[inner], cd[inner]]), axis=0, return_inverse=True)
-    uniq, inv = cuts[0], cuts[1].reshape(-1)
-    n0 = len(g.xy)
-    if len(uniq):
-        cut_edge, cut_pos = uniq[:, 0].astype(np.int64), uniq[:, 1]
-        first_of = np.zeros(len(uniq), dtype=np.int64)
-        first_of[inv] = np.flatnonzero(inner)
-        affected = np.unique(cut_edge)
-        pieces, pline, prev_cut, next_cut = _split(
-            g.geom[affected], np.searchsorted(affected, cut_edge), cut_pos, cxy[first_of]
-        )
-        parent = affected[pline]
-        split = _Graph(
-            np.concatenate([g.xy, cxy[first_of]]),
-            pieces,
-            np.where(prev_cut < 0, g.source[parent], n0 + prev_cut),
-            np.where(next_cut < 0, g.target[parent], n0 + next_cut),
-            g.way[parent],
-            g.gate[parent],
-        )
-        untouched = np.ones(len(g.geom), dtype=bool)
-        untouched[affected] = False
-        g = g.take(untouched).extend(split)
-        q_node[inner] = n0 + inv
-
-    # Nodes on both sides of the wall, unless the network already passes right there.
-    n1 = len(g.xy)
+    # New nodes on both sides of the wall, unless the network already passes right there.
     side_pts = np.concatenate([side_xy[:k][both], side_xy[k:][both]])
-    close = dist[chosen] <= tol_m
-    side_node = np.where(close, q_node, n1 + np.arange(len(side_pts)))
+    close = reach_dist[chosen] <= tol_m
+    side_node = np.where(close, q_node, len(g.xy) + np.arange(len(side_pts)))
     xy = np.concatenate([g.xy, side_pts])
-    m = len(gates_done)
+    m = int(both.sum())
     plus, minus = side_node[:m], side_node[m:]
-    node_xy = xy
-    conn_geom = shapely.linestrings(np.stack([node_xy[q_node], side_pts], axis=1))
-    gate_geom = shapely.linestrings(np.stack([node_xy[plus], node_xy[minus]], axis=1))
     link = ~close
+    conn = _geoms(shapely.linestrings(np.stack([xy[q_node], side_pts], axis=1)))
+    gate_geom = _geoms(shapely.linestrings(np.stack([xy[plus], xy[minus]], axis=1)))
+    n_link = int(link.sum())
     added = _Graph(
         xy,
-        np.concatenate([conn_geom[link], gate_geom]),
+        np.concatenate([conn[link], gate_geom]),
         np.concatenate([q_node[link], plus]),
         np.concatenate([side_node[link], minus]),
-        np.full(int(link.sum()) + m, -1, dtype=np.int64),
-        np.concatenate([np.full(int(link.sum()), -1, dtype=np.int64), gates_done]),
+        np.full(n_link + m, -1, dtype=np.int64),
+        np.concatenate([np.full(n_link, -1, dtype=np.int64), gates.index[todo[src[both]]]]),
     )
-    return g.extend(added), todo[missed]
+    return g.extend(added), gates.index[todo[missed]]
+
+
+def _reach(
+    g: _Graph, walls: _Walls, xy: Floats, radius_m: float
+) -> tuple[Ints, Ints, Floats, Floats, Floats]:
+    """Find the nearest network point to each of ``xy`` that a straight line reaches.
+
+    Returns, per point, the index of the best candidate (-1 for none) into the candidate
+    arrays that follow: edge, distance along it, coordinates and distance from the point.
+    """
+    free = np.flatnonzero(g.gate < 0)  # never hang a connector on another gate's edge
+    qi, ej = shapely.STRtree(g.geom[free]).query(
+        shapely.points(xy), predicate="dwithin", distance=radius_m
+    )
+    ej = free[ej]
+    pos = np.asarray(
+        shapely.line_locate_point(g.geom[ej], shapely.points(xy[qi])), dtype=np.float64
+    )
+    q_xy = _interpolate_xy(g.geom[ej], pos)
+    dist = np.hypot(*(q_xy - xy[qi]).T)
+    conn = shapely.linestrings(np.stack([xy[qi], q_xy], axis=1))
+    # A connector must not pass through any wall, or it would be a new hole in it.
+    blocked = np.zeros(len(qi), dtype=bool)
+    blocked[walls.tree.query(conn, predicate="intersects")[0]] = True
+    order = np.lexsort((dist, qi))
+    order = order[~blocked[order]]
+    firsts = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
+    best = np.full(len(xy), -1, dtype=np.int64)
+    best[qi[firsts]] = firsts
+    return best, ej, pos, q_xy, dist
+
+
+def _split_at(
+    g: _Graph, edge: Ints, pos: Floats, xy: Floats, *, tol_m: float
+) -> tuple[_Graph, Ints]:
+    """Split edges at points on them; return the graph and the node at each point."""
+    length = g.length()
+    at_start, at_end = pos <= tol_m, pos >= length[edge] - tol_m
+    inner = np.flatnonzero(~at_start & ~at_end)
+    node = np.where(at_start, g.source[edge], g.target[edge])
+    if len(inner) == 0:
+        return g, node
+    order = np.lexsort((pos[inner], edge[inner]))
+    inner = inner[order]
+    # The same point chosen twice (two gates, one path) becomes one node.
+    fresh = np.r_[True, (edge[inner][1:] != edge[inner][:-1]) | (pos[inner][1:] != pos[inner][:-1])]
+    cut_id = np.cumsum(fresh) - 1
+    cuts = inner[fresh]
+    affected = np.unique(edge[cuts])
+    pieces, pline, prev_cut, next_cut = _split(
+        g.geom[affected], np.searchsorted(affected, edge[cuts]), pos[cuts], xy[cuts]
+    )
+    n0 = len(g.xy)
+    parent = affected[pline]
+    split = _Graph(
+        np.concatenate([g.xy, xy[cuts]]),
+        pieces,
+        np.where(prev_cut < 0, g.source[parent], n0 + prev_cut),
+        np.where(next_cut < 0, g.target[parent], n0 + next_cut),
+        g.way[parent],
+        g.gate[parent],
+    )
+    untouched = np.ones(len(g.geom), dtype=bool)
+    untouched[affected] = False
+    node[inner] = n0 + cut_id
+    return g.take(untouched).extend(split), node
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -907,7 +989,11 @@ def _text(values: Any) -> NDArray[np.object_]:
 
 
 def _assemble(
-    g: _Graph, ways: gpd.GeoDataFrame, gate_codes: list[str], unconnected: list[int], crs: CRS
+    g: _Graph,
+    ways: gpd.GeoDataFrame,
+    gate_codes: list[str],
+    unconnected: tuple[str, ...],
+    crs: CRS,
 ) -> WalkNetwork:
     """Drop degenerate edges and unused nodes, number everything and build the frames."""
     length = g.length()
@@ -919,43 +1005,43 @@ def _assemble(
     new_id = np.cumsum(used) - 1
     source, target = new_id[g.source], new_id[g.target]
     n = int(used.sum())
-    graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    adjacency = coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
+    _, label = connected_components(adjacency, directed=False)
     # Number components by falling size so that 0 is the main network.
-    size = np.bincount(label)
+    size = np.bincount(label, minlength=1)
     rank = np.empty(len(size), dtype=np.int64)
     rank[np.lexsort((np.arange(len(size)), -size))] = np.arange(len(size))
     nodes = gpd.GeoDataFrame(
         {"node_id": np.arange(n, dtype=np.int64), "component": rank[label].astype(np.int64)},
-        geometry=shapely.points(g.xy[used]),
+        geometry=shapely.points(g.xy[used]) if n else np.empty(0, dtype=object),
         crs=crs,
     )
-    way_attr = {
-        col: _text(ways[col].to_numpy()) if col in ways.columns else np.full(len(ways), None)
-        for col in ("code", "highway", "name")
-    }
     has_way = g.way >= 0
     wi = np.maximum(g.way, 0)
 
-    def per_edge(col: str, default: str | None) -> NDArray[np.object_]:
-        values = way_attr[col][wi]
-        if default is not None:  # a way without a code still gets a str
-            values = np.where(values == None, default, values)  # noqa: E711
-        return np.where(has_way, values, default)
+    def per_edge(col: str) -> NDArray[np.object_]:
+        values = _text(ways[col].to_numpy()) if col in ways.columns else np.full(len(ways), None)
+        out = np.full(len(wi), None, dtype=object)
+        out[has_way] = values[wi[has_way]]
+        return out
 
-    codes = np.asarray(gate_codes + [""], dtype=object)
+    way_code = per_edge("code")
+    way_code[way_code == None] = ""  # noqa: E711  (connectors, and ways without a code)
+    gate_code = np.full(len(wi), None, dtype=object)
+    gated = g.gate >= 0
+    gate_code[gated] = np.asarray(gate_codes, dtype=object)[g.gate[gated]]
     edges = gpd.GeoDataFrame(
         {
             "edge_id": np.arange(len(source), dtype=np.int64),
             "source": source.astype(np.int64),
             "target": target.astype(np.int64),
             "length_m": length,
-            "way_code": pd.array(per_edge("code", ""), dtype=object),
-            "highway": pd.array(per_edge("highway", None), dtype=object),
-            "name": pd.array(per_edge("name", None), dtype=object),
-            "gate_code": pd.array(np.where(g.gate >= 0, codes[g.gate], None), dtype=object),
+            "way_code": pd.Series(way_code, dtype=object),
+            "highway": pd.Series(per_edge("highway"), dtype=object),
+            "name": pd.Series(per_edge("name"), dtype=object),
+            "gate_code": pd.Series(gate_code, dtype=object),
         },
         geometry=g.geom,
         crs=crs,
     )
-    return WalkNetwork(nodes, edges, tuple(gate_codes[i] for i in unconnected))
+    return WalkNetwork(nodes, edges, unconnected)

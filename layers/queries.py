@@ -149,9 +149,7 @@ _PARENT_COLUMNS = {
 }
 
 
-def read_layer(
-    session: Session, layer: str, *, community: str | None = None
-) -> gpd.GeoDataFrame:
+def read_layer(session: Session, layer: str, *, community: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer as a GeoDataFrame in EPSG:4326 with its schema columns, by code.
 
     Community-scoped layers carry a ``community`` column with the community's code.
@@ -176,10 +174,7 @@ def read_layer(
             community_id(session, community)
             params["code"] = community
             where = "WHERE t.code = :code"
-    sql = (
-        f"SELECT {', '.join(cols)}, t.geom FROM {spec.table} t {join} {where} "
-        "ORDER BY t.code"
-    )
+    sql = f"SELECT {', '.join(cols)}, t.geom FROM {spec.table} t {join} {where} ORDER BY t.code"
     return gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
 
 

@@ -185,7 +185,11 @@ LAYERS: dict[str, Layer] = {
             (
                 Field("name", "str", "名称", ("名字",), required=True),
                 Field(
-                    "kind", "str", "类型", ("类别", "种类"), required=True,
+                    "kind",
+                    "str",
+                    "类型",
+                    ("类别", "种类"),
+                    required=True,
                     choices=SERVICE_POINT_KINDS,
                 ),
                 _OPEN,

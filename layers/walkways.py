@@ -68,8 +68,12 @@ def import_network(
     if progress:
         progress("read", len(ways), len(ways))
     report = import_ways(
-        session, ways, community=community, buffer_m=buffer_m,
-        gate_tolerance_m=gate_tolerance_m, progress=progress,
+        session,
+        ways,
+        community=community,
+        buffer_m=buffer_m,
+        gate_tolerance_m=gate_tolerance_m,
+        progress=progress,
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -141,8 +145,9 @@ def _clip(session: Session, cid: int, ways: gpd.GeoDataFrame, buffer_m: float) -
     ways = ways[ways.geom_type == "LineString"].copy()
     part = ways.groupby(level=0).cumcount().to_numpy()
     many = ways.index.duplicated(keep=False)
-    ways["code"] = np.where(many, ways["code"].astype(str) + "-" + (part + 1).astype(str),
-                            ways["code"].astype(str))
+    ways["code"] = np.where(
+        many, ways["code"].astype(str) + "-" + (part + 1).astype(str), ways["code"].astype(str)
+    )
     return ways.reset_index(drop=True)
 
 
@@ -158,7 +163,9 @@ def rebuild_network(
     params = {"cid": cid}
     ways = gpd.read_postgis(
         text("SELECT code, highway, name, geom FROM walk_ways WHERE community_id = :cid"),
-        conn, geom_col="geom", params=params,
+        conn,
+        geom_col="geom",
+        params=params,
     )
     walls = gpd.read_postgis(
         text("""
@@ -168,11 +175,15 @@ def rebuild_network(
             WHERE c.community_id = :cid
               AND EXISTS (SELECT 1 FROM gates g WHERE g.compound_id = c.id)
         """),
-        conn, geom_col="geom", params=params,
+        conn,
+        geom_col="geom",
+        params=params,
     )
     gates = gpd.read_postgis(
         text("SELECT id, code, geom FROM gates WHERE community_id = :cid"),
-        conn, geom_col="geom", params=params,
+        conn,
+        geom_col="geom",
+        params=params,
     )
     session.execute(text("DELETE FROM walk_edges WHERE community_id = :cid"), params)
     session.execute(text("DELETE FROM walk_nodes WHERE community_id = :cid"), params)
@@ -188,14 +199,8 @@ def rebuild_network(
     )
     n_nodes, n_edges = len(net.nodes), len(net.edges)
     # Reserve a block of ids so node ids stay unique across communities.
-    first = int(
-        session.execute(
-            text("SELECT nextval('walk_nodes_id_seq')")
-        ).scalar_one()
-    )
-    session.execute(
-        text("SELECT setval('walk_nodes_id_seq', :last)"), {"last": first + n_nodes}
-    )
+    first = int(session.execute(text("SELECT nextval('walk_nodes_id_seq')")).scalar_one())
+    session.execute(text("SELECT setval('walk_nodes_id_seq', :last)"), {"last": first + n_nodes})
     nodes = net.nodes.to_crs("EPSG:4326")
     node_rows: list[tuple[Any, ...]] = list(
         zip(
@@ -226,8 +231,17 @@ def rebuild_network(
     copy_rows(
         session,
         "walk_edges",
-        ["community_id", "source", "target", "length_m", "highway", "name", "way_code",
-         "gate_id", "geom"],
+        [
+            "community_id",
+            "source",
+            "target",
+            "length_m",
+            "highway",
+            "name",
+            "way_code",
+            "gate_id",
+            "geom",
+        ],
         edge_rows,
         progress=progress,
     )

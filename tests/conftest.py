@@ -81,8 +81,18 @@ def fresh_db(cluster: db.LocalCluster, engine: Engine) -> Iterator[str]:
 def snapshot(conn: Session | Engine) -> dict[str, tuple[int, str]]:
     """Row count and content checksum of every table of ours, to prove nothing changed."""
     tables = [
-        "streets", "communities", "grids", "compounds", "gates", "buildings",
-        "service_points", "candidate_venues", "barriers", "walk_ways", "walk_nodes", "walk_edges",
+        "streets",
+        "communities",
+        "grids",
+        "compounds",
+        "gates",
+        "buildings",
+        "service_points",
+        "candidate_venues",
+        "barriers",
+        "walk_ways",
+        "walk_nodes",
+        "walk_edges",
     ]
     out = {}
     for table in tables:

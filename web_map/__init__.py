@@ -1,0 +1,1 @@
+"""Folium pages, their templates and the small JS they need."""

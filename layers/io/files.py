@@ -130,7 +130,7 @@ def _read_csv(path: Path) -> gpd.GeoDataFrame:
     elif lon_col is not None and lat_col is not None:
         lon = _parse_numbers(frame[lon_col], lon_col)
         lat = _parse_numbers(frame[lat_col], lat_col)
-        geoms = shapely.points(lon, lat)
+        geoms = np.asarray(shapely.points(lon, lat), dtype=object)
         geoms[np.isnan(lon) | np.isnan(lat)] = None
         drop = [lon_col, lat_col]
     else:
@@ -197,9 +197,7 @@ def _write_csv(frame: gpd.GeoDataFrame, path: Path) -> None:
 def _write_zipped_shapefile(frame: gpd.GeoDataFrame, path: Path) -> None:
     # DBF field names hold at most 10 bytes: English names are cut to 10 characters, which the
     # importer maps back (layers.importing matches name[:10]).
-    renamed = frame.rename(
-        columns={c: c[:10] for c in frame.columns if c != frame.geometry.name}
-    )
+    renamed = frame.rename(columns={c: c[:10] for c in frame.columns if c != frame.geometry.name})
     with tempfile.TemporaryDirectory() as tmp:
         shp = Path(tmp) / f"{path.name.split('.')[0]}.shp"
         renamed.to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")

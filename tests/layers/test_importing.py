@@ -120,7 +120,9 @@ def test_round_trip_each_crs(session: Session, tmp_path: Path, crs_name: str) ->
     written = gpd.read_file(path)
     if crs_name in ("gcj02", "bd09"):
         # The file really is shifted (tens to hundreds of metres), not WGS84 relabelled.
-        assert max_shift_m(before.geometry, written.geometry.set_crs(None, allow_override=True)) > 100
+        assert (
+            max_shift_m(before.geometry, written.geometry.set_crs(None, allow_override=True)) > 100
+        )
     report = import_file(session, "buildings", path, options=Options(crs=crs_name))
     assert report.unchanged == 3  # the same places, whatever the CRS of the file
     back = read_layer(session, "buildings")
@@ -134,7 +136,7 @@ def test_gcj02_points_converted_on_the_way_in(session: Session, tmp_path: Path) 
     glon, glat = crsmod.wgs84_to_gcj02(lon, lat)
     csv = tmp_path / "sp.csv"
     csv.write_text(
-        "编号,名称,类型,经度,纬度\n" f"SP1,中心,党群服务中心,{glon[0]:.8f},{glat[0]:.8f}\n",
+        f"编号,名称,类型,经度,纬度\nSP1,中心,党群服务中心,{glon[0]:.8f},{glat[0]:.8f}\n",
         encoding="utf-8",
     )
     import_file(session, "service_points", csv, options=Options(crs="gcj02"))
@@ -163,7 +165,7 @@ def test_chinese_headers_and_mapping_file(session: Session, tmp_path: Path) -> N
     csv = tmp_path / "楼栋.csv"
     csv.write_text(
         "楼栋编号,楼名,户数,入住率,党员数,楼层,楼长,wkt\n"
-        "B9,9栋,55,85%,3,7,陈静,\"POLYGON((0 0,0 1,1 1,1 0,0 0))\"\n",
+        'B9,9栋,55,85%,3,7,陈静,"POLYGON((0 0,0 1,1 1,1 0,0 0))"\n',
         encoding="utf-8-sig",
     )
     poly = shapely.Polygon(
@@ -171,8 +173,10 @@ def test_chinese_headers_and_mapping_file(session: Session, tmp_path: Path) -> N
             factories.frame([{"geometry": shapely.box(610, 400, 630, 420)}]).geometry[0]
         )
     )
-    csv.write_text(csv.read_text(encoding="utf-8-sig").replace(
-        "POLYGON((0 0,0 1,1 1,1 0,0 0))", poly.wkt), encoding="utf-8-sig")
+    csv.write_text(
+        csv.read_text(encoding="utf-8-sig").replace("POLYGON((0 0,0 1,1 1,1 0,0 0))", poly.wkt),
+        encoding="utf-8-sig",
+    )
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"楼栋编号": "code", "楼名": "name"}), encoding="utf-8")
     from layers.importing import load_mapping
@@ -182,8 +186,10 @@ def test_chinese_headers_and_mapping_file(session: Session, tmp_path: Path) -> N
     )
     assert report.added == 1
     row = session.execute(
-        text("SELECT name, households, occupancy, party_members, floors, lead_name "
-             "FROM buildings WHERE code = 'B9'")
+        text(
+            "SELECT name, households, occupancy, party_members, floors, lead_name "
+            "FROM buildings WHERE code = 'B9'"
+        )
     ).one()
     assert tuple(row) == ("9栋", 55, 0.85, 3, 7, "陈静")
 
@@ -191,8 +197,14 @@ def test_chinese_headers_and_mapping_file(session: Session, tmp_path: Path) -> N
 # --- bad input: a clear error naming row and reason, and the database exactly as before -------
 
 
-def _bad(session: Session, tmp_path: Path, layer: str, gdf: gpd.GeoDataFrame,
-         suffix: str = ".geojson", **options: object) -> ImportRowError | Exception:
+def _bad(
+    session: Session,
+    tmp_path: Path,
+    layer: str,
+    gdf: gpd.GeoDataFrame,
+    suffix: str = ".geojson",
+    **options: object,
+) -> ImportRowError | Exception:
     path = tmp_path / f"bad{suffix}"
     write_table(gdf, path)
     before = snapshot(session)
@@ -230,7 +242,9 @@ def test_swapped_lonlat_rejected(session: Session, tmp_path: Path) -> None:
     assert snapshot(session) == before
 
 
-def test_swapped_lonlat_inside_range_detected_by_community(session: Session, tmp_path: Path) -> None:
+def test_swapped_lonlat_inside_range_detected_by_community(
+    session: Session, tmp_path: Path
+) -> None:
     # Near the equator-ish band swapped pairs can both be in range; the community tells.
     load_all(session)
     sp = factories.community_layers()["service_points"]
@@ -348,7 +362,9 @@ def test_unknown_community_rejected(session: Session, tmp_path: Path) -> None:
         ("buildings.xlsx", b"whatever"),
     ],
 )
-def test_broken_upload_rejected(session: Session, tmp_path: Path, name: str, content: bytes) -> None:
+def test_broken_upload_rejected(
+    session: Session, tmp_path: Path, name: str, content: bytes
+) -> None:
     load_all(session)
     path = tmp_path / name
     path.write_bytes(content)
@@ -369,7 +385,7 @@ def test_zip_with_two_shapefiles_rejected(session: Session, tmp_path: Path) -> N
             data = src.read(item)
             dst.writestr(item, data)
             dst.writestr("copy_" + item, data)
-    with pytest.raises(BadFile, match="只含一个 .shp"):
+    with pytest.raises(BadFile, match=r"只含一个 \.shp"):
         import_file(session, "buildings", two)
 
 
