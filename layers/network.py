@@ -88,9 +88,13 @@ class _Graph:
     def take(self, keep: Bools | Ints) -> _Graph:
         """Return the graph with only the selected edges (nodes are untouched)."""
         return _Graph(
-            self.xy, self.geom[keep], self.source[keep], self.target[keep],
-            self.way[keep], self.gate[keep],
-        )  # fmt: skip
+            self.xy,
+            self.geom[keep],
+            self.source[keep],
+            self.target[keep],
+            self.way[keep],
+            self.gate[keep],
+        )
 
     def extend(self, other: _Graph) -> _Graph:
         """Return the graph with the edges of ``other`` appended (same node ids)."""
@@ -184,8 +188,7 @@ def build_network(
     gate_pts, gate_codes = _gate_points(gates, crs)
     usable = np.flatnonzero(~(shapely.is_missing(gate_pts) | shapely.is_empty(gate_pts)))
     unconnected = np.flatnonzero(shapely.is_missing(gate_pts) | shapely.is_empty(gate_pts))
-    gate_set = _Gates(usable, gate_pts[usable], shapely.STRtree(gate_pts[usable]),
-                      gate_tolerance_m)  # fmt: skip
+    gate_set = _Gates(usable, gate_pts[usable], shapely.STRtree(gate_pts[usable]), gate_tolerance_m)
     if len(graph.geom) and (len(walls.geom) or len(usable)):
         graph, missed = _walls_and_gates(graph, walls, gate_set, tol_m=node_tolerance_m)
         unconnected = np.concatenate([unconnected, missed])
@@ -243,7 +246,7 @@ def _way_lines(ways: gpd.GeoDataFrame) -> tuple[Geoms, Ints]:
     if wrong.any():
         bad = int(np.flatnonzero(wrong)[0])
         msg = f"路网第 {bad + 1} 行的几何是 {geoms[bad].geom_type}，路网只接受线"
-        raise InvalidGeometry(msg, loc=("ways", bad, "geometry"))
+        raise InvalidGeometry(msg, loc=("ways", "row", bad + 1, "geometry"))
     rows = np.flatnonzero(present)
     lines, idx = _plain_lines(geoms[rows], "ways")
     return lines, rows[idx].astype(np.int64)
@@ -259,7 +262,7 @@ def _barrier_lines(barriers: Any, crs: CRS) -> Geoms:
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     types = shapely.get_type_id(geoms)
     areas = np.isin(types, _AREA_TYPES)
-    geoms = np.where(areas, shapely.boundary(geoms), geoms)
+    geoms[areas] = shapely.boundary(geoms[areas])
     wrong = ~areas & ~np.isin(types, _LINE_TYPES)
     if wrong.any():
         msg = "围墙图层只接受线或面"
@@ -288,9 +291,8 @@ def _gate_points(gates: Any, crs: CRS) -> tuple[Geoms, list[str]]:
     if wrong.any():
         bad = int(np.flatnonzero(wrong)[0])
         msg = f"出入口第 {bad + 1} 行不是点（{geoms[bad].geom_type}）"
-        raise InvalidGeometry(msg, loc=("gates", bad, "geometry"))
+        raise InvalidGeometry(msg, loc=("gates", "row", bad + 1, "geometry"))
     pts = _geoms(shapely.force_2d(geoms))
-    pts[present] = _geoms(shapely.points(shapely.get_coordinates(pts[present])))
     codes = [str(c) for c in gates["code"].tolist()]
     return pts, codes
 
@@ -305,8 +307,9 @@ def _grid_ids(coords: Floats, tol_m: float) -> tuple[Ints, Ints]:
     qi = q.astype(np.int64)
     span = int(qi[:, 1].max()) + 1
     if int(qi[:, 0].max()) < (2**62) // span:
-        _, first, inverse = np.unique(qi[:, 0] * span + qi[:, 1], return_index=True,
-                                      return_inverse=True)  # fmt: skip
+        _, first, inverse = np.unique(
+            qi[:, 0] * span + qi[:, 1], return_index=True, return_inverse=True
+        )
     else:  # an extent too wide for one int64 key: slower row-wise unique
         _, first, inverse = np.unique(qi, axis=0, return_index=True, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), first.astype(np.int64)
@@ -433,13 +436,15 @@ def _node_all(lines: Geoms, row: Ints, tol_m: float) -> tuple[Geoms, Ints]:
     left, right = left[pair], right[pair]
     if len(left) == 0:
         return lines, row
-    parts, pidx = shapely.get_parts(shapely.intersection(lines[left], lines[right]),
-                                    return_index=True)  # fmt: skip
+    parts, pidx = shapely.get_parts(
+        shapely.intersection(lines[left], lines[right]), return_index=True
+    )
     kind = shapely.get_type_id(parts)
     # Overlapping stretches are joined at their ends.
     ov = kind == 1
-    pts = np.concatenate([parts[kind == 0], shapely.get_point(parts[ov], 0),
-                          shapely.get_point(parts[ov], -1)])  # fmt: skip
+    pts = np.concatenate(
+        [parts[kind == 0], shapely.get_point(parts[ov], 0), shapely.get_point(parts[ov], -1)]
+    )
     pp = np.concatenate([pidx[kind == 0], pidx[ov], pidx[ov]])
     cut_line = np.concatenate([left[pp], right[pp]])
     cut_pt = np.concatenate([pts, pts])
@@ -509,12 +514,12 @@ class _Gates:
     tree: shapely.STRtree
     tolerance_m: float
 
-    def nearest(self, xy: Floats) -> Ints:
-        """Return the local index of the nearest gate within tolerance of each point, or -1."""
-        out = np.full(len(xy), -1, dtype=np.int64)
-        if len(xy) and len(self.index):
+    def nearest(self, where: Geoms) -> Ints:
+        """Return the local index of the nearest gate within tolerance of each geometry, or -1."""
+        out = np.full(len(where), -1, dtype=np.int64)
+        if len(where) and len(self.index):
             src, hit = self.tree.query_nearest(
-                shapely.points(xy), max_distance=self.tolerance_m, all_matches=False
+                where, max_distance=self.tolerance_m, all_matches=False
             )
             out[src] = hit
         return out
@@ -548,9 +553,10 @@ class _Plan:
 class _Contacts:
     """Where edges meet walls: crossings inside edges and nodes lying on walls."""
 
-    edge: Ints  # crossings inside an edge
-    pos: Floats
-    xy: Floats
+    edge: Ints  # crossings inside an edge, over [lo, hi] along it (lo == hi at a point)
+    lo: Floats
+    hi: Floats
+    where: Geoms  # the crossing point, or the stretch along the wall
     node: Ints  # nodes on a wall, once per (node, wall)
     wall: Ints
     wall_pos: Floats
@@ -570,7 +576,7 @@ def _walls_and_gates(
         contacts = _contacts(g, length, walls, tol_m=tol_m)
         _plan_edge_crossings(contacts, gates, plan)
         _plan_node_crossings(g, length, walls, gates=gates, c=contacts, plan=plan)
-    on_line = _plan_gates_on_lines(g, walls, gates, plan)
+    _plan_gates_on_lines(g, walls, gates, plan)
 
     n_before = len(g.xy)
     if len(plan.relabel_edge):
@@ -582,25 +588,26 @@ def _walls_and_gates(
         global_gate = np.where(g.gate >= 0, gates.index[np.maximum(g.gate, 0)], -1)
         g = _Graph(g.xy, g.geom, g.source, g.target, g.way, global_gate)
 
-    rest = np.flatnonzero(~plan.used & ~on_line)
+    # Gates that got no edge (none crossed near them, or their crossing merged with a wall
+    # crossing) are joined through their wall instead.
+    rest = np.flatnonzero(~np.isin(gates.index, g.gate))
     if len(rest) == 0:
         return g, np.empty(0, dtype=np.int64)
     return _connect_gates(g, walls, gates, rest, tol_m=tol_m)
 
 
 def _contacts(g: _Graph, length: Floats, walls: _Walls, *, tol_m: float) -> _Contacts:
-    """Find every point where an edge meets a wall, except at a wall's free end."""
+    """Find where edges cross walls, and which nodes lie on walls."""
     ei, bi = walls.tree.query(g.geom, predicate="intersects")
     parts, pidx = shapely.get_parts(
         shapely.intersection(g.geom[ei], walls.geom[bi]), return_index=True
     )
-    # Only point contacts can be crossings; stretches running along a wall are not.
-    point = shapely.get_type_id(parts) == 0
-    parts, pidx = parts[point], pidx[point]
-    e, b = ei[pidx], bi[pidx]
-    xy = np.asarray(shapely.get_coordinates(parts))
-    d = np.asarray(shapely.line_locate_point(g.geom[e], parts), dtype=np.float64)
-    t = np.asarray(shapely.line_locate_point(walls.geom[b], parts), dtype=np.float64)
+    kind = shapely.get_type_id(parts)
+    point = kind == 0
+    pts, e, b = parts[point], ei[pidx[point]], bi[pidx[point]]
+    xy = np.asarray(shapely.get_coordinates(pts))
+    d = np.asarray(shapely.line_locate_point(g.geom[e], pts), dtype=np.float64)
+    t = np.asarray(shapely.line_locate_point(walls.geom[b], pts), dtype=np.float64)
     # Passing the free end of a wall is walking round it.
     wall_end = ~walls.closed[b] & ((t <= tol_m) | (t >= walls.length[b] - tol_m))
     at_start = ~wall_end & (d <= tol_m)
@@ -608,20 +615,85 @@ def _contacts(g: _Graph, length: Floats, walls: _Walls, *, tol_m: float) -> _Con
     mid = ~wall_end & ~at_start & ~at_end
 
     # Inside an edge: a crossing when the edge is on opposite sides just before and after.
-    e1, d1, b1, t1, xy1 = e[mid], d[mid], b[mid], t[mid], xy[mid]
-    ahead, behind = walls.frame(b1, t1)
+    e1, d1, b1, t1 = e[mid], d[mid], b[mid], t[mid]
     step = np.minimum(_PROBE_M, np.minimum(d1, length[e1] - d1) / 2)
-    before = _side(xy1, ahead, behind, _interpolate_xy(g.geom[e1], d1 - step))
-    after = _side(xy1, ahead, behind, _interpolate_xy(g.geom[e1], d1 + step))
+    before = _side_of(walls, b1, t1, xy[mid], _interpolate_xy(g.geom[e1], d1 - step))
+    after = _side_of(walls, b1, t1, xy[mid], _interpolate_xy(g.geom[e1], d1 + step))
     cross = before * after == -1
+    along = kind == 1
+    oe, olo, ohi, owhere = _overlap_crossings(
+        g, length, walls, lines=parts[along], e=ei[pidx[along]], b=bi[pidx[along]], tol_m=tol_m
+    )
 
     touch = at_start | at_end
     node = np.where(at_start, g.source[e], g.target[e])[touch]
     _, once = np.unique(node * max(len(walls.geom), 1) + b[touch], return_index=True)
     return _Contacts(
-        e1[cross], d1[cross], xy1[cross],
-        node[once], b[touch][once], t[touch][once], xy[touch][once],
-    )  # fmt: skip
+        edge=np.concatenate([e1[cross], oe]),
+        lo=np.concatenate([d1[cross], olo]),
+        hi=np.concatenate([d1[cross], ohi]),
+        where=np.concatenate([pts[mid][cross], owhere]),
+        node=node[once],
+        wall=b[touch][once],
+        wall_pos=t[touch][once],
+        node_xy=xy[touch][once],
+    )
+
+
+def _overlap_crossings(
+    g: _Graph,
+    length: Floats,
+    walls: _Walls,
+    *,
+    lines: Geoms,
+    e: Ints,
+    b: Ints,
+    tol_m: float,
+) -> tuple[Ints, Floats, Floats, Geoms]:
+    """Find edges that run along a wall for a while and leave it on the other side.
+
+    Only stretches inside an edge count; one reaching an edge's end is left alone.
+    Returns the edge, the stretch's start and end along it, and the stretch.
+    """
+    if len(lines) == 0:
+        return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, dtype=object)
+    # Overlay output comes in pieces split at vertices; join each (edge, wall) pair's pieces.
+    key = e * len(walls.geom) + b
+    uniq, group = np.unique(key, return_inverse=True)
+    merged = shapely.line_merge(shapely.multilinestrings(lines, indices=group))
+    runs, ridx = shapely.get_parts(merged, return_index=True)
+    e, b = uniq[ridx] // len(walls.geom), uniq[ridx] % len(walls.geom)
+    ends = [_geoms(shapely.get_point(runs, i)) for i in (0, -1)]
+    d0, d1 = (np.asarray(shapely.line_locate_point(g.geom[e], p), np.float64) for p in ends)
+    t0, t1 = (np.asarray(shapely.line_locate_point(walls.geom[b], p), np.float64) for p in ends)
+    flip = d1 < d0
+    lo, hi = np.where(flip, d1, d0), np.where(flip, d0, d1)
+    t_lo, t_hi = np.where(flip, t1, t0), np.where(flip, t0, t1)
+    lo_xy = np.where(
+        flip[:, None], shapely.get_coordinates(ends[1]), shapely.get_coordinates(ends[0])
+    )
+    hi_xy = np.where(
+        flip[:, None], shapely.get_coordinates(ends[0]), shapely.get_coordinates(ends[1])
+    )
+    open_wall = ~walls.closed[b]
+    wall_end = open_wall & (
+        (np.minimum(t_lo, t_hi) <= tol_m) | (np.maximum(t_lo, t_hi) >= walls.length[b] - tol_m)
+    )
+    ok = ~wall_end & (lo > tol_m) & (hi < length[e] - tol_m)
+    e, b, lo, hi, t_lo, t_hi = e[ok], b[ok], lo[ok], hi[ok], t_lo[ok], t_hi[ok]
+    lo_xy, hi_xy, runs = lo_xy[ok], hi_xy[ok], runs[ok]
+    step_lo = np.minimum(_PROBE_M, lo / 2)
+    step_hi = np.minimum(_PROBE_M, (length[e] - hi) / 2)
+    before = _side_of(walls, b, t_lo, lo_xy, _interpolate_xy(g.geom[e], lo - step_lo))
+    after = _side_of(walls, b, t_hi, hi_xy, _interpolate_xy(g.geom[e], hi + step_hi))
+    cross = before * after == -1
+    return e[cross], lo[cross], hi[cross], runs[cross]
+
+
+def _side_of(walls: _Walls, b: Ints, t: Floats, apex: Floats, probe: Floats) -> Ints:
+    """Tell on which side of wall ``b``, near distance ``t`` along it, each probe lies."""
+    ahead, behind = walls.frame(b, t)
+    return _side(apex, ahead, behind, probe)
 
 
 def _side(apex: Floats, ahead: Floats, behind: Floats, probe: Floats) -> Ints:
@@ -644,10 +716,10 @@ def _side(apex: Floats, ahead: Floats, behind: Floats, probe: Floats) -> Ints:
 
 def _plan_edge_crossings(c: _Contacts, gates: _Gates, plan: _Plan) -> None:
     """Plan a gap, or a gate edge when a gate is near, at every crossing inside an edge."""
-    near = gates.nearest(c.xy)
+    near = gates.nearest(c.where)
     plan.used[near[near >= 0]] = True
     half = np.where(near >= 0, _GATE_HALF_M, _WALL_HALF_GAP_M)
-    plan.add(c.edge, c.pos - half, c.pos + half, np.where(near >= 0, _GATE, _GAP), near)
+    plan.add(c.edge, c.lo - half, c.hi + half, np.where(near >= 0, _GATE, _GAP), near)
 
 
 def _plan_node_crossings(
@@ -666,7 +738,7 @@ def _plan_node_crossings(
     is_cross = np.zeros(n_pairs, dtype=bool)
     is_cross[crossing[once]] = True
     near = np.full(n_pairs, -1, dtype=np.int64)
-    near[is_cross] = gates.nearest(c.node_xy[is_cross])
+    near[is_cross] = gates.nearest(_geoms(shapely.points(c.node_xy[is_cross])))
     plan.used[near[near >= 0]] = True
 
     sel = is_cross[pair] & (inc_side != 0)
@@ -685,9 +757,9 @@ def _plan_node_crossings(
         np.where(gated[cut], _GATE, _GAP),
         near[p][cut],
     )
-    # Several edges on both sides: the minus side gets a node of its own (a gated crossing
-    # of that shape stays open, having no single edge to carry the gate: rare).
-    apart = (count > 1) & (other > 1) & ~gated & (isd == -1)
+    # Several edges on both sides: the minus side gets a node of its own. With no single
+    # edge to carry it, a gate there is then joined through the wall like a gate off paths.
+    apart = (count > 1) & (other > 1) & (isd == -1)
     plan.relabel_edge, plan.relabel_start, plan.relabel_pair = ie[apart], ist[apart], p[apart]
     # Two gate halves meeting on the wall node are joined into one gate edge afterwards.
     plan.merge_at = c.node[is_cross & (plus == 1) & (minus == 1) & (near >= 0)]
@@ -714,16 +786,14 @@ def _incident_sides(
     e, start = inc_e[flat], inc_start[flat]
     step = np.minimum(_PROBE_M, length[e] / 2)
     probe = _interpolate_xy(g.geom[e], np.where(start, step, length[e] - step))
-    ahead, behind = walls.frame(c.wall[pair], c.wall_pos[pair])
-    return pair, e, start, _side(c.node_xy[pair], ahead, behind, probe)
+    return pair, e, start, _side_of(walls, c.wall[pair], c.wall_pos[pair], c.node_xy[pair], probe)
 
 
-def _plan_gates_on_lines(g: _Graph, walls: _Walls, gates: _Gates, plan: _Plan) -> Bools:
+def _plan_gates_on_lines(g: _Graph, walls: _Walls, gates: _Gates, plan: _Plan) -> None:
     """Plan a gate edge on the line under each unused gate that sits on one, off any wall."""
     spare = np.flatnonzero(~plan.used)
-    on_line = np.zeros(len(gates.index), dtype=bool)
     if len(spare) == 0 or len(g.geom) == 0:
-        return on_line
+        return
     pts = gates.pts[spare]
     src, hit = shapely.STRtree(g.geom).query_nearest(
         pts, max_distance=_GATE_ON_EDGE_M, all_matches=False
@@ -743,8 +813,6 @@ def _plan_gates_on_lines(g: _Graph, walls: _Walls, gates: _Gates, plan: _Plan) -
     le = edge_of[hits]
     ld = np.asarray(shapely.line_locate_point(g.geom[le], pts[hits]), dtype=np.float64)
     plan.add(le, ld - _GATE_HALF_M, ld + _GATE_HALF_M, np.asarray(_GATE), spare[hits])
-    on_line[spare[hits]] = True
-    return on_line
 
 
 def _relabel(g: _Graph, edge: Ints, at_start: Bools, pair: Ints) -> _Graph:
