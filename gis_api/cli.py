@@ -79,22 +79,24 @@ def _fail(exc: GridmapError) -> typer.Exit:
 
 def _summary(reports: list[services.ImportReport]) -> None:
     table = Table(title="导入结果")
-    for col in ("图层", "记录", "新增", "更新", "未变", "拒绝", "坐标系", "耗时"):
-        table.add_column(col, justify="right" if col not in ("图层", "坐标系") else "left")
+    for col in ("图层", "记录", "新增", "更新", "未变", "拒绝", "耗时"):
+        table.add_column(col, justify="left" if col == "图层" else "right")
     for r in reports:
-        extra = f"（路网 {r.nodes} 节点 / {r.edges} 条边）" if r.edges else ""
         table.add_row(
-            r.layer + extra,
+            r.layer,
             str(r.rows),
             str(r.added),
             str(r.updated),
             str(r.unchanged),
             str(r.rejected),
-            r.crs,
             f"{r.seconds:.1f} s",
         )
     console.print(table)
+    for crs in sorted({r.crs for r in reports}):
+        console.print(f"坐标按 {crs} 读入，存为 WGS84")
     for r in reports:
+        if r.edges:
+            console.print(f"路网：{r.nodes} 个节点、{r.edges} 条边（围墙处断开，门为唯一通道）")
         if r.ignored_columns:
             console.print(f"[yellow]{r.layer}：未识别、已忽略的列：{'、'.join(r.ignored_columns)}")
 
