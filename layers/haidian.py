@@ -59,7 +59,7 @@ PARTY_SHARE = 0.025
 
 
 def _fraction(code: str) -> float:
-    """A stable number in [0, 1) from an OSM id: the same every run, on every machine."""
+    """Return a stable number in [0, 1) from an OSM id, the same on every machine."""
     digest = hashlib.sha256(code.encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 

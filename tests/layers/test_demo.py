@@ -56,7 +56,8 @@ def test_qiaohua_network_is_walled_and_connected(session: Session) -> None:
     assert gate_edges >= 0.9 * gates  # nearly every gate is a passage in the network
     main = scalar(
         session,
-        "SELECT max(n)::float / sum(n) FROM (SELECT count(*) n FROM walk_nodes GROUP BY component) c",
+        "SELECT max(n)::float / sum(n) "
+        "FROM (SELECT count(*) n FROM walk_nodes GROUP BY component) c",
     )
     assert main > 0.9  # one walkable place, not islands
 
