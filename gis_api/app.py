@@ -1,4 +1,4 @@
-"""The FastAPI application: ``create_app(settings)`` builds it; the engine lives in the lifespan."""
+"""The FastAPI application: ``create_app(settings)`` builds it; the engines live in the lifespan."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from gis_api import errors, services
 from gis_api.routes import layers as layer_routes
+from gis_api.routes import ogc, stats, tiles
 from gis_api.settings import Settings, get_settings
 from layers import db
+
+STATIC_DIR = services.PROJECT_ROOT / "web_map" / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,24 +23,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = db.make_engine(services.database_url(settings))
+        url = services.database_url(settings)
+        engine = db.make_engine(url)
         app.state.engine = engine
         app.state.sessionmaker = db.make_sessionmaker(engine)
+        await ogc.open_catalog(app, url)
         yield
+        await ogc.close_catalog(app)
         engine.dispose()
 
     app = FastAPI(
         title="gridmap 社区网格化管理",
-        description="社区、网格、小区、楼栋、服务点等图层的 GIS 服务",
+        description=(
+            "社区、网格、小区、楼栋、服务点等图层的 GIS 服务：GeoJSON、矢量瓦片、"
+            "OGC API Features（可在 QGIS 中直接添加）、汇总统计与搜索。"
+        ),
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.settings = settings
     errors.install(app)
     app.include_router(layer_routes.router)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    app.include_router(tiles.router)
+    app.include_router(stats.router)
+    app.include_router(ogc.features_router().router, tags=["OGC API Features"])
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

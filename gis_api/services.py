@@ -12,15 +12,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from gis_api.settings import Settings
+from gis_api.settings import PROJECT_ROOT, Settings
 from layers import db
 from layers.errors import GridmapError
 from layers.exporting import ExportReport
 from layers.exporting import export_layer as _export_layer
-from layers.importing import ImportReport, Options, Progress, import_file, load_mapping
+from layers.importing import Options, import_file, load_mapping
+from layers.reports import ImportReport, Progress
 from layers.schema import LAYERS
 
-__all__ = ["ImportReport", "Progress"]
+__all__ = ["PROJECT_ROOT", "ImportReport", "Progress"]
 
 
 class DatabaseUnavailable(GridmapError):

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 
 from layers.errors import NotFound
-from layers.importing import ImportReport, Options, Progress, import_frame
+from layers.importing import Options, import_frame
+from layers.reports import ImportReport, Progress
 from layers.synth import SynthCity, generate_community
 from layers.walkways import import_ways
 

@@ -12,8 +12,8 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from layers.errors import (
 from layers.io.files import read_table
 from layers.models import MODELS, Community
 from layers.queries import copy_rows, refresh_assignments
+from layers.reports import ImportReport, Progress
 from layers.schema import (
     CODE_ALIASES,
     COMMUNITY_ALIASES,
@@ -48,9 +49,7 @@ from layers.schema import (
     Field,
     Layer,
 )
-
-#: Called as ``progress(stage, done, total)`` while an import runs.
-Progress = Callable[[str, int, int], None]
+from layers.walkways import rebuild_networks
 
 MAX_PROBLEMS = 50
 # Coordinates that moved less than ~1 mm (1e-8 degrees) through a format or CRS round trip
@@ -75,24 +74,6 @@ _REASONS_ZH = (
     ("Duplicate Rings", "环重复"),
     ("Invalid Coordinate", "坐标无效"),
 )
-
-
-@dataclass
-class ImportReport:
-    """What an import did: counts per outcome, the columns it ignored and the time taken."""
-
-    layer: str
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    removed: int = 0
-    nodes: int = 0
-    edges: int = 0
-    ignored_columns: list[str] = field(default_factory=list)
-    crs: str = ""
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -202,12 +183,13 @@ def import_frame(
     added, updated = _upsert(session, spec, rows, progress=progress)
     report.added, report.updated = added, updated
     report.unchanged = len(frame) - added - updated
+    report.codes = [str(c) for c in codes]
     touched = sorted({int(c) for c in community_ids}) if spec.community_scoped else []
     if layer == "communities":
         touched = _community_ids_of(session, codes)
     refresh_assignments(session, touched, layer=layer)
     if layer in {"gates", "compounds", "barriers"}:
-        _rebuild_networks(session, touched, options.gate_tolerance_m)
+        rebuild_networks(session, touched, gate_tolerance_m=options.gate_tolerance_m)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 
 from layers.errors import NotFound
-from layers.models import Community
-from layers.schema import LAYERS
+from layers.models import MODELS, Community
+from layers.schema import LAYERS, SERVICE_POINT_KINDS
 
 #: ``progress(stage, done, total)``
 Progress = Callable[[str, int, int], None]
@@ -143,39 +144,116 @@ def community_id(session: Session, code: str) -> int:
     return int(found)
 
 
-_PARENT_COLUMNS = {
-    "communities": "(SELECT s.code FROM streets s WHERE s.id = t.street_id) AS street",
-    "gates": "(SELECT c.code FROM compounds c WHERE c.id = t.compound_id) AS compound",
+#: Codes and names of the parents a feature points to, joined for exports and popups.
+_PARENTS: dict[str, dict[str, str]] = {
+    "communities": {"street": "(SELECT s.code FROM streets s WHERE s.id = t.street_id)"},
+    "gates": {"compound": "(SELECT c.code FROM compounds c WHERE c.id = t.compound_id)"},
 }
+_NAMES = {
+    "compound_name": "(SELECT c.name FROM compounds c WHERE c.id = t.compound_id)",
+    "grid_name": "(SELECT g.name FROM grids g WHERE g.id = t.grid_id)",
+}
+_NAMED_PARENTS = {
+    "compounds": ("grid_name",),
+    "gates": ("compound_name",),
+    "buildings": ("compound_name", "grid_name"),
+    "service_points": ("compound_name", "grid_name"),
+    "candidate_venues": ("compound_name",),
+}
+_VERSIONED = {"buildings"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which features of a layer: by box (WGS84), community, grid, compound, ids; a page."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    community: str | None = None
+    grid: str | None = None
+    compound: str | None = None
+    ids: Sequence[int] | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+def _where(session: Session, layer: str, filters: Filters) -> tuple[list[str], dict[str, Any]]:
+    spec = LAYERS[layer]
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.community is not None:
+        cid = community_id(session, filters.community)
+        if spec.community_scoped:
+            clauses.append("t.community_id = :cid")
+        elif layer == "communities":
+            clauses.append("t.id = :cid")
+        params["cid"] = cid
+    for parent, table in (("grid", "grids"), ("compound", "compounds")):
+        code = getattr(filters, parent)
+        if code is None:
+            continue
+        column = f"{parent}_id"
+        model = MODELS[layer]
+        if column not in model.__table__.c:
+            msg = f"图层 {layer} 不能按{'网格' if parent == 'grid' else '小区'}筛选"
+            raise NotFound(msg, loc=("query", parent))
+        scope = " AND p.community_id = :cid" if filters.community is not None else ""
+        clauses.append(
+            f"t.{column} IN (SELECT p.id FROM {table} p WHERE p.code = :{parent}{scope})"
+        )
+        params[parent] = code
+    if filters.bbox is not None:
+        clauses.append("t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        params.update(zip(("x0", "y0", "x1", "y1"), filters.bbox, strict=True))
+    if filters.ids is not None:
+        clauses.append("t.id = ANY(:ids)")
+        params["ids"] = list(filters.ids)
+    return clauses, params
+
+
+def layer_features(
+    session: Session, layer: str, filters: Filters | None = None, *, for_export: bool = False
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Select features of ``layer`` as a GeoDataFrame (EPSG:4326) and the total matched.
+
+    Rows carry ``code``, the community's code, every schema field and the parents' codes;
+    unless ``for_export``, also the database ``id``, parents' names and ``version``.
+    """
+    filters = filters or Filters()
+    spec = LAYERS[layer]
+    parents = _PARENTS.get(layer, {})
+    cols = ["t.code"]
+    if not for_export:
+        cols.insert(0, "t.id")
+    if spec.community_scoped:
+        cols.append("(SELECT m.code FROM communities m WHERE m.id = t.community_id) AS community")
+    cols += [f"t.{f.name}" for f in spec.fields if f.name not in parents]
+    cols += [f"{sql} AS {name}" for name, sql in parents.items()]
+    if not for_export:
+        cols += [f"{_NAMES[n]} AS {n}" for n in _NAMED_PARENTS.get(layer, ())]
+        if layer in _VERSIONED:
+            cols.append("t.version")
+    clauses, params = _where(session, layer, filters)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    page = ""
+    if filters.limit is not None:
+        page = " LIMIT :limit OFFSET :offset"
+        params.update(limit=filters.limit, offset=filters.offset)
+    sql = (
+        f"SELECT {', '.join(cols)}, t.geom FROM {spec.table} t {where} ORDER BY t.code, t.id{page}"
+    )
+    frame = gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+    if filters.limit is None:
+        total = len(frame)
+    else:
+        count = f"SELECT count(*) FROM {spec.table} t {where}"
+        total = int(session.execute(text(count), params).scalar_one())
+    return frame, total
 
 
 def read_layer(session: Session, layer: str, *, community: str | None = None) -> gpd.GeoDataFrame:
-    """Read a layer as a GeoDataFrame in EPSG:4326 with its schema columns, by code.
-
-    Community-scoped layers carry a ``community`` column with the community's code.
-    """
-    spec = LAYERS[layer]
-    parent = {"communities": "street", "gates": "compound"}.get(layer)
-    fields = [f.name for f in spec.fields if f.name != parent]
-    cols = ["t.code", *(f"t.{f}" for f in fields)]
-    if layer in _PARENT_COLUMNS:
-        cols.append(_PARENT_COLUMNS[layer])
-    params: dict[str, Any] = {}
-    where = ""
-    if spec.community_scoped:
-        cols.insert(1, "m.code AS community")
-        join = "JOIN communities m ON m.id = t.community_id"
-        if community is not None:
-            params["cid"] = community_id(session, community)
-            where = "WHERE t.community_id = :cid"
-    else:
-        join = ""
-        if community is not None and layer == "communities":
-            community_id(session, community)
-            params["code"] = community
-            where = "WHERE t.code = :code"
-    sql = f"SELECT {', '.join(cols)}, t.geom FROM {spec.table} t {join} {where} ORDER BY t.code"
-    return gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+    """Read a whole layer (optionally one community's) for export, ordered by code."""
+    frame, _ = layer_features(session, layer, Filters(community=community), for_export=True)
+    return frame
 
 
 def read_network(session: Session, *, community: str | None = None) -> gpd.GeoDataFrame:
@@ -192,3 +270,192 @@ def read_network(session: Session, *, community: str | None = None) -> gpd.GeoDa
         LEFT JOIN gates g ON g.id = e.gate_id {where} ORDER BY e.id
     """
     return gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+
+
+# --- vector tiles -----------------------------------------------------------------------------
+
+#: Attributes carried into vector tiles, per layer (what a map needs to style and pop up).
+TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "buildings": (
+        "code",
+        "name",
+        "households",
+        "residents",
+        "occupancy",
+        "floors",
+        "party_members",
+        "lead_name",
+        "compound_name",
+        "grid_name",
+    ),
+    "compounds": ("code", "name", "households", "residents", "build_year", "maturity"),
+    "grids": ("code", "name", "officer_name", "households"),
+    "communities": ("code", "name"),
+    "gates": ("code", "name", "is_open", "kind"),
+    "service_points": ("code", "name", "kind", "is_open"),
+    "candidate_venues": ("code", "name", "kind", "floor_area_m2"),
+    "barriers": ("code", "kind"),
+    "network": ("highway", "name", "length_m", "gate"),
+}
+
+
+def vector_tile(
+    session: Session, layer: str, z: int, x: int, y: int, *, community: str | None = None
+) -> bytes:
+    """Return the Mapbox Vector Tile of ``layer`` at ``z/x/y`` (Web Mercator), by ST_AsMVT."""
+    params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": layer}
+    scope = ""
+    if community is not None:
+        params["cid"] = community_id(session, community)
+        scope = " AND t.community_id = :cid" if layer != "communities" else " AND t.id = :cid"
+    props = []
+    for name in TILE_PROPERTIES[layer]:
+        if name in _NAMES:
+            props.append(f"{_NAMES[name]} AS {name}")
+        elif name == "gate":
+            props.append("(SELECT g.code FROM gates g WHERE g.id = t.gate_id) AS gate")
+        else:
+            props.append(f"t.{name}")
+    table = "walk_edges" if layer == "network" else LAYERS[layer].table
+    sql = f"""
+        WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env),
+        features AS (
+            SELECT t.id, {", ".join(props)},
+                   ST_AsMVTGeom(ST_Transform(t.geom, 3857), b.env, 4096, 64, true) AS geom
+            FROM {table} t, bounds b
+            WHERE t.geom && ST_Transform(b.env, 4326){scope}
+        )
+        SELECT ST_AsMVT(features.*, :layer, 4096, 'geom', 'id') FROM features
+        WHERE geom IS NOT NULL
+    """
+    tile = session.execute(text(sql), params).scalar()
+    return bytes(tile) if tile else b""
+
+
+# --- summary figures --------------------------------------------------------------------------
+
+
+def summary(session: Session, *, community: str, grid: str | None = None) -> dict[str, Any]:
+    """Summary figures of a community, or of one of its grids (DOMAIN.md's officer figures).
+
+    Households, residents (registered and floating), buildings, party members and buildings
+    with a lead come from the buildings; service points are counted by kind; residents per
+    cadre uses the community's cadre count (for a community only).
+    """
+    cid = community_id(session, community)
+    head = session.execute(
+        text(
+            "SELECT name, cadres, registered_residents, floating_residents FROM communities "
+            "WHERE id = :cid"
+        ),
+        {"cid": cid},
+    ).one()
+    params: dict[str, Any] = {"cid": cid}
+    scope = "community_id = :cid"
+    name = head.name
+    if grid is not None:
+        row = session.execute(
+            text("SELECT id, name FROM grids WHERE community_id = :cid AND code = :code"),
+            {"cid": cid, "code": grid},
+        ).first()
+        if row is None:
+            msg = f"网格编号“{grid}”在社区“{community}”中不存在"
+            raise NotFound(msg, loc=("path", "grid"))
+        params["gid"] = row.id
+        scope += " AND grid_id = :gid"
+        name = row.name or grid
+    b = session.execute(
+        text(f"""
+            SELECT count(*) AS buildings, coalesce(sum(households), 0) AS households,
+                   coalesce(sum(residents), 0) AS residents,
+                   sum(floating_residents) AS floating,
+                   coalesce(sum(party_members), 0) AS party_members,
+                   count(*) FILTER (WHERE coalesce(lead_name, '') <> '') AS with_lead
+            FROM buildings WHERE {scope}
+        """),
+        params,
+    ).one()
+    kinds: dict[str, int] = dict(
+        session.execute(
+            text(f"SELECT kind, count(*) FROM service_points WHERE {scope} GROUP BY kind"),
+            params,
+        ).all()
+    )
+    # A community's own record holds the official registered/floating split; a grid's comes
+    # from its buildings (registered = residents - floating where floating is recorded).
+    official = grid is None and head.registered_residents is not None
+    floating = head.floating_residents if official else b.floating
+    registered = (
+        head.registered_residents
+        if official
+        else (b.residents - floating if floating is not None else None)
+    )
+    per_cadre = round(b.residents / head.cadres, 1) if grid is None and head.cadres else None
+    return {
+        "level": "grid" if grid else "community",
+        "code": grid or community,
+        "name": name,
+        "households": int(b.households),
+        "residents": int(b.residents),
+        "registered_residents": registered,
+        "floating_residents": floating,
+        "buildings": int(b.buildings),
+        "party_members": int(b.party_members),
+        "buildings_with_lead": int(b.with_lead),
+        "service_points": {k: int(kinds.get(k, 0)) for k in SERVICE_POINT_KINDS},
+        "residents_per_cadre": per_cadre,
+    }
+
+
+def summary_at(session: Session, lon: float, lat: float) -> dict[str, Any]:
+    """Summary figures of the community and the grid at a point (None where there is none)."""
+    row = session.execute(
+        text("""
+            SELECT m.code AS community, g.code AS grid
+            FROM communities m
+            LEFT JOIN grids g ON g.community_id = m.id
+                 AND ST_Contains(g.geom, ST_SetSRID(ST_Point(:lon, :lat), 4326))
+            WHERE ST_Contains(m.geom, ST_SetSRID(ST_Point(:lon, :lat), 4326))
+            ORDER BY ST_Area(m.geom) LIMIT 1
+        """),
+        {"lon": lon, "lat": lat},
+    ).first()
+    if row is None:
+        return {"community": None, "grid": None}
+    return {
+        "community": summary(session, community=row.community),
+        "grid": summary(session, community=row.community, grid=row.grid) if row.grid else None,
+    }
+
+
+def search(
+    session: Session, q: str, *, community: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Find compounds and buildings whose name or code contains ``q``, compounds first."""
+    params: dict[str, Any] = {"q": f"%{q}%", "limit": limit}
+    scope = ""
+    if community is not None:
+        params["cid"] = community_id(session, community)
+        scope = " AND t.community_id = :cid"
+    parts = [
+        f"""SELECT '{layer}' AS layer, {rank} AS rank, t.id, t.code, t.name,
+                   ST_X(ST_PointOnSurface(t.geom)) AS lon, ST_Y(ST_PointOnSurface(t.geom)) AS lat,
+                   ST_XMin(t.geom) AS x0, ST_YMin(t.geom) AS y0,
+                   ST_XMax(t.geom) AS x1, ST_YMax(t.geom) AS y1
+            FROM {layer} t WHERE (t.name ILIKE :q OR t.code ILIKE :q){scope}"""
+        for rank, layer in enumerate(("compounds", "buildings"))
+    ]
+    union = " UNION ALL ".join(parts)
+    sql = f"SELECT * FROM ({union}) s ORDER BY rank, length(name), code LIMIT :limit"
+    return [
+        {
+            "layer": r.layer,
+            "id": r.id,
+            "code": r.code,
+            "name": r.name,
+            "lon": r.lon,
+            "lat": r.lat,
+            "bbox": [r.x0, r.y0, r.x1, r.y1],
+        }
+        for r in session.execute(text(sql), params)
+    ]

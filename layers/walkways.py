@@ -22,10 +22,10 @@ import shapely
 
 from layers import crs as crsmod
 from layers.errors import BadFile
-from layers.importing import ImportReport, Progress
 from layers.io.osm import read_lines, read_osm
 from layers.network import build_network
 from layers.queries import community_id, copy_rows
+from layers.reports import ImportReport, Progress
 
 OSM_SUFFIXES = (".pbf", ".osm", ".xml")
 
@@ -149,6 +149,22 @@ def _clip(session: Session, cid: int, ways: gpd.GeoDataFrame, buffer_m: float) -
         many, ways["code"].astype(str) + "-" + (part + 1).astype(str), ways["code"].astype(str)
     )
     return ways.reset_index(drop=True)
+
+
+def rebuild_networks(
+    session: Session, community_ids: list[int], *, gate_tolerance_m: float = 15.0
+) -> None:
+    """Rebuild the networks of those communities that have one (walls or gates changed)."""
+    with_ways = (
+        session.execute(
+            text("SELECT DISTINCT community_id FROM walk_ways WHERE community_id = ANY(:ids)"),
+            {"ids": community_ids},
+        )
+        .scalars()
+        .all()
+    )
+    for cid in with_ways:
+        rebuild_network(session, cid, gate_tolerance_m=gate_tolerance_m)
 
 
 def rebuild_network(

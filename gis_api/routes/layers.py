@@ -1,43 +1,311 @@
-"""Layer endpoints: health and each layer as a GeoJSON FeatureCollection."""
+"""Layer endpoints: GeoJSON features (filtered, paged, by id), create, update, delete, upload."""
 
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from gis_api.deps import SessionDep
-from layers.errors import NotFound
-from layers.queries import read_layer
+import geopandas as gpd
+import shapely
+from shapely.geometry import shape
+
+from gis_api.deps import BBoxDep, PageDep, SessionDep, SettingsDep
+from gis_api.schemas import FeatureCollectionIn, FeatureIn, FeaturePatch, ImportResult
+from layers import crs as crsmod
+from layers.errors import GridmapError, ImportRowError, Loc, NotFound, RequestTooLarge
+from layers.importing import Options, import_file, import_frame
+from layers.queries import Filters, layer_features
+from layers.reports import ImportReport
 from layers.schema import LAYERS
+from layers.walkways import rebuild_networks
 
-router = APIRouter(tags=["layers"])
+router = APIRouter(prefix="/api/layers", tags=["图层 layers"])
 
-
-@router.get("/health", summary="服务与数据库状态")
-def health(session: SessionDep) -> dict[str, Any]:
-    """Answer whether the database is reachable, with PostGIS version and feature counts."""
-    postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
-    counts = {
-        name: int(session.execute(text(f"SELECT count(*) FROM {layer.table}")).scalar_one())
-        for name, layer in LAYERS.items()
-    }
-    return {"status": "ok", "postgis": postgis, "counts": counts}
+MAX_FEATURES_PER_WRITE = 10_000
+OUTPUT_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
-@router.get("/api/layers/{layer}", summary="图层要素（GeoJSON）")
-def layer_features(
-    layer: str,
-    session: SessionDep,
-    community: Annotated[str | None, Query(description="社区编号")] = None,
-) -> dict[str, Any]:
-    """Return every feature of ``layer`` (optionally one community's) as GeoJSON, WGS84."""
+class VersionConflict(GridmapError):
+    """Someone changed the feature since the editor loaded it."""
+
+    type = "version_conflict"
+    status = 409
+
+
+def _layer(layer: str) -> str:
     if layer not in LAYERS:
         msg = f"未知图层：{layer}（可选：{'、'.join(LAYERS)}）"
         raise NotFound(msg, loc=("path", "layer"))
-    frame = read_layer(session, layer, community=community)
-    collection: dict[str, Any] = json.loads(frame.to_json(na="null", drop_id=True))
-    collection["numberMatched"] = collection["numberReturned"] = len(frame)
-    return collection
+    return layer
+
+
+def _output_crs(crs: str) -> crsmod.CrsSpec:
+    spec = crsmod.parse_crs(crs)
+    if crs.strip().lower() not in OUTPUT_CRS and not spec.is_geographic:
+        msg = f"GeoJSON 输出只支持经纬度坐标系：{'、'.join(OUTPUT_CRS)}，实际为“{crs}”"
+        raise NotFound(msg, loc=("query", "crs"))
+    return spec
+
+
+def _geojson(frame: gpd.GeoDataFrame, spec: crsmod.CrsSpec) -> dict[str, Any]:
+    frame = frame.rename_geometry("geometry")
+    frame = frame.set_geometry(crsmod.from_wgs84(frame.geometry, spec))
+    frame = frame.set_index("id", drop=True)
+    out: dict[str, Any] = json.loads(frame.to_json(na="null"))
+    for feature in out["features"]:
+        feature["id"] = int(feature["id"])
+    return out
+
+
+CrsQuery = Annotated[
+    str, Query(description="输出坐标系：wgs84（默认）、gcj02（高德/腾讯底图）、bd09、cgcs2000")
+]
+
+
+@router.get("", summary="图层列表")
+def list_layers(session: SessionDep) -> list[dict[str, Any]]:
+    """List the layers with their Chinese names, geometry kinds and feature counts."""
+    return [
+        {
+            "id": name,
+            "title": layer.zh,
+            "geometry": layer.geom,
+            "count": int(session.execute(text(f"SELECT count(*) FROM {layer.table}")).scalar_one()),
+            "fields": [{"name": f.name, "title": f.zh, "type": f.type} for f in layer.fields],
+        }
+        for name, layer in LAYERS.items()
+    ]
+
+
+@router.get("/{layer}", summary="图层要素（GeoJSON，可按范围/社区/网格/小区筛选，分页）")
+def features(
+    layer: str,
+    session: SessionDep,
+    bbox: BBoxDep,
+    page: PageDep,
+    community: Annotated[str | None, Query(description="社区编号")] = None,
+    grid: Annotated[str | None, Query(description="网格编号")] = None,
+    compound: Annotated[str | None, Query(description="小区编号")] = None,
+    crs: CrsQuery = "wgs84",
+) -> dict[str, Any]:
+    """Return a page of features as a GeoJSON FeatureCollection with the total matched."""
+    spec = _output_crs(crs)
+    filters = Filters(
+        bbox=bbox,
+        community=community,
+        grid=grid,
+        compound=compound,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    frame, total = layer_features(session, _layer(layer), filters)
+    out = _geojson(frame, spec)
+    out["numberMatched"] = total
+    out["numberReturned"] = len(frame)
+    links = []
+    if page.offset + len(frame) < total:
+        links.append({"rel": "next", "offset": page.offset + page.limit, "limit": page.limit})
+    if page.offset > 0:
+        links.append({"rel": "prev", "offset": max(0, page.offset - page.limit)})
+    out["links"] = links
+    return out
+
+
+@router.get("/{layer}/{fid}", summary="单个要素")
+def feature(layer: str, fid: int, session: SessionDep, crs: CrsQuery = "wgs84") -> dict[str, Any]:
+    """Return one feature by its id."""
+    frame = _one(session, _layer(layer), fid)
+    feature: dict[str, Any] = _geojson(frame, _output_crs(crs))["features"][0]
+    return feature
+
+
+def _one(session: Session, layer: str, fid: int) -> gpd.GeoDataFrame:
+    frame, _ = layer_features(session, layer, Filters(ids=[fid]))
+    if len(frame) == 0:
+        msg = f"图层 {LAYERS[layer].zh} 中没有 id 为 {fid} 的要素"
+        raise NotFound(msg, loc=("path", "fid"))
+    return frame
+
+
+@router.post("/{layer}", status_code=201, summary="新增或更新要素（整批校验，全部成功才写入）")
+def create(
+    layer: str,
+    body: FeatureCollectionIn | FeatureIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    community: Annotated[str | None, Query(description="社区编号")] = None,
+    crs: Annotated[str | None, Query(description="坐标系：wgs84、gcj02、bd09、EPSG:n")] = None,
+) -> ImportResult:
+    """Validate and write features (by ``properties.code``): all of them or none."""
+    items = body.features if isinstance(body, FeatureCollectionIn) else [body]
+    if len(items) > MAX_FEATURES_PER_WRITE:
+        msg = f"一次最多写入 {MAX_FEATURES_PER_WRITE} 个要素，本次 {len(items)} 个：请分批"
+        raise RequestTooLarge(msg, loc=("body", "features"))
+    frame = _frame(items)
+    options = Options(
+        crs=crs,
+        community=community,
+        boundary_tolerance_m=settings.boundary_tolerance_m,
+        gate_tolerance_m=settings.gate_tolerance_m,
+    )
+    with session.begin():
+        report = _body_errors(lambda: import_frame(session, _layer(layer), frame, options=options))
+        ids = _ids(session, layer, report.codes)
+    return _result(report, ids)
+
+
+def _frame(items: list[FeatureIn]) -> gpd.GeoDataFrame:
+    geoms: list[Any] = []
+    problems: list[tuple[Loc, str, str]] = []
+    for i, item in enumerate(items):
+        try:
+            geoms.append(shape(item.geometry) if item.geometry else None)
+        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+            loc: Loc = ("body", "features", i, "geometry")
+            problems.append(
+                (loc, f"第 {i + 1} 个要素的几何不是有效的 GeoJSON：{exc}", "bad_geojson")
+            )
+            geoms.append(None)
+    if problems:
+        raise ImportRowError(problems)
+    return gpd.GeoDataFrame([item.properties for item in items], geometry=geoms, crs=None)
+
+
+def _body_errors(run: Any) -> ImportReport:
+    """Run an import; say where in the request body each problem is."""
+    try:
+        report: ImportReport = run()
+    except ImportRowError as exc:
+        problems = []
+        for loc, msg, typ in exc.problems:
+            if loc[:2] == ("file", "row"):
+                row = int(loc[2])
+                where = "geometry" if loc[3] == "geometry" else "properties"
+                body_loc: Loc = ("body", "features", row - 1, where)
+                if where == "properties":
+                    body_loc = (*body_loc, loc[3])
+                text_ = re.sub(r"^第 (\d+) 行", r"第 \1 个要素", msg)
+                problems.append((body_loc, text_, typ))
+            else:
+                problems.append((loc, msg, typ))
+        raise ImportRowError(problems, total=exc.total) from exc
+    return report
+
+
+def _ids(session: Session, layer: str, codes: list[str]) -> list[int]:
+    rows = session.execute(
+        text(f"SELECT id FROM {LAYERS[layer].table} WHERE code = ANY(:codes) ORDER BY id"),
+        {"codes": codes},
+    ).scalars()
+    return [int(r) for r in rows]
+
+
+def _result(report: ImportReport, ids: list[int]) -> ImportResult:
+    return ImportResult(
+        layer=report.layer,
+        rows=report.rows,
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        ids=ids,
+        ignored_columns=report.ignored_columns,
+        crs=report.crs,
+        seconds=round(report.seconds, 3),
+    )
+
+
+@router.patch("/{layer}/{fid}", summary="修改要素（楼栋带版本号，防止互相覆盖）")
+def update(
+    layer: str, fid: int, body: FeaturePatch, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Change some properties (and maybe the geometry) of one feature, validated as on import.
+
+    For buildings, give the ``version`` you loaded: if someone saved in between, the answer
+    is 409 with the current version, and nothing is written.
+    """
+    _layer(layer)
+    with session.begin():
+        current = _one(session, layer, fid)
+        row = current.iloc[0]
+        if "version" in current and body.version is not None and body.version != row["version"]:
+            msg = (
+                f"该要素已被他人修改（您的版本 {body.version}，当前版本 {row['version']}），"
+                "请刷新后再改"
+            )
+            raise VersionConflict(msg, loc=("body", "version"))
+        unknown = set(body.properties) - {f.name for f in LAYERS[layer].fields}
+        if unknown:
+            msg = f"图层 {LAYERS[layer].zh} 没有这些字段：{'、'.join(sorted(unknown))}"
+            raise NotFound(msg, loc=("body", "properties", sorted(unknown)[0]))
+        values = {f.name: row[f.name] for f in LAYERS[layer].fields if f.name in current}
+        values |= body.properties
+        values["code"] = row["code"]
+        geometry = shape(body.geometry) if body.geometry else row["geom"]
+        frame = gpd.GeoDataFrame([values], geometry=[geometry], crs="EPSG:4326")
+        options = Options(
+            community=row.get("community"),
+            boundary_tolerance_m=settings.boundary_tolerance_m,
+            gate_tolerance_m=settings.gate_tolerance_m,
+        )
+        _body_errors(lambda: import_frame(session, layer, frame, options=options))
+        updated = _one(session, layer, fid)
+    out: dict[str, Any] = _geojson(updated, crsmod.WGS84)["features"][0]
+    return out
+
+
+@router.delete("/{layer}/{fid}", status_code=204, summary="删除要素")
+def delete(layer: str, fid: int, session: SessionDep, settings: SettingsDep) -> Response:
+    """Delete one feature (its children keep existing, unassigned)."""
+    table = LAYERS[_layer(layer)].table
+    with session.begin():
+        scope = "id" if layer == "communities" else "community_id"
+        cid = session.execute(
+            text(f"DELETE FROM {table} WHERE id = :fid RETURNING {scope}"), {"fid": fid}
+        ).scalar()
+        if cid is None:
+            msg = f"图层 {LAYERS[layer].zh} 中没有 id 为 {fid} 的要素"
+            raise NotFound(msg, loc=("path", "fid"))
+        if layer in {"gates", "compounds", "barriers"}:
+            rebuild_networks(session, [int(cid)], gate_tolerance_m=settings.gate_tolerance_m)
+    return Response(status_code=204)
+
+
+@router.post("/{layer}/import", summary="上传文件导入（GeoJSON、GeoPackage、Shapefile.zip、CSV）")
+def upload(
+    layer: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="图层文件")],
+    crs: Annotated[str | None, Form(description="坐标系")] = None,
+    community: Annotated[str | None, Form(description="社区编号")] = None,
+) -> ImportResult:
+    """Import an uploaded file into a layer: one transaction, all rows or none."""
+    _layer(layer)
+    limit = int(settings.max_upload_mb * 1024 * 1024)
+    name = Path(file.filename or "upload").name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        size = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    msg = f"文件过大：超过 {settings.max_upload_mb:g} MB 上限"
+                    raise RequestTooLarge(msg, loc=("body", "file"))
+                out.write(chunk)
+        options = Options(
+            crs=crs,
+            community=community,
+            boundary_tolerance_m=settings.boundary_tolerance_m,
+            gate_tolerance_m=settings.gate_tolerance_m,
+        )
+        with session.begin():
+            report = import_file(session, layer, path, options=options)
+    return _result(report, [])
