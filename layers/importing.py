@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import geopandas as gpd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Geod
 
 from layers import crs as crsmod
 from layers.errors import (
@@ -41,7 +41,6 @@ from layers.models import MODELS, Community
 from layers.queries import copy_rows, refresh_assignments
 from layers.reports import ImportReport, Progress
 from layers.schema import (
-    CODE_ALIASES,
     COMMUNITY_ALIASES,
     FALSE_WORDS,
     LAYERS,
@@ -160,6 +159,16 @@ def import_frame(
     values = _convert_values(frame, spec, columns, problems)
     codes = values.pop("code")
     community_ids = _resolve_communities(session, spec, frame, columns, options, problems=problems)
+    if not problems:
+        _check_offset(
+            session,
+            spec,
+            geoms,
+            codes=codes,
+            community_ids=community_ids,
+            crs_spec=crs_spec,
+            problems=problems,
+        )
     if not problems and spec.community_scoped:
         _check_inside(session, geoms, community_ids, options.boundary_tolerance_m, problems)
     if not problems and layer == "gates" and "compound" in values:
@@ -223,10 +232,10 @@ def _map_columns(
 ) -> tuple[dict[str, str], list[str]]:
     """Return ``{field: file column}`` for the fields found and the file columns ignored."""
     lookup: dict[str, str] = {}
-    for alias in CODE_ALIASES:
-        lookup[_norm(alias)] = "code"
     for alias in COMMUNITY_ALIASES:
         lookup[_norm(alias)] = "community"
+    for alias in spec.code_aliases:  # "社区编号" is the id of a community, not its parent
+        lookup[_norm(alias)] = "code"
     for f in spec.fields:
         for alias in (f.name, f.zh, *f.aliases, f.name[:10]):
             lookup.setdefault(_norm(alias), f.name)
@@ -249,7 +258,7 @@ def _map_columns(
             found[target] = str(col)
     if "code" not in found:
         msg = (
-            f"缺少编号列：每个要素需要一个编号（列名 {' / '.join(CODE_ALIASES[:3])}），"
+            f"缺少编号列：每个要素需要一个编号（列名 {' / '.join(spec.code_aliases[:4])}），"
             "再次导入时据此更新而不是重复添加"
         )
         raise BadFile(msg, loc=("file", "columns", "编号"))
@@ -579,6 +588,84 @@ def _check_inside(
         inside = shapely.covers(zone, proj[idx])
         for i in idx[~inside]:
             problems.append(_outside(i, geoms[i], code, name, boundary))
+
+
+#: How close a move must be to a China offset to be that offset, and how big the offset is.
+_OFFSET_MATCH_M = 5.0
+_OFFSET_MIN_M = 50.0
+
+
+def _check_offset(
+    session: Session,
+    spec: Layer,
+    geoms: np.ndarray[Any, Any],
+    *,
+    codes: list[str | None],
+    community_ids: np.ndarray[Any, Any],
+    crs_spec: crsmod.CrsSpec,
+    problems: list[tuple[Loc, str, str]],
+) -> None:
+    """Catch coordinates in the wrong Chinese system by how they move features already stored.
+
+    Amap/Tencent (GCJ-02) and Baidu (BD-09) positions are WGS84 ones shifted by a smooth
+    offset of tens to hundreds of metres, so a file in the wrong system usually still lands
+    inside the community. But when it updates features we already hold, every one of them
+    moves by exactly that offset: that is no survey correction, it is the coordinate system.
+    """
+    table = spec.table
+    scoped = spec.community_scoped
+    rows = session.execute(
+        text(
+            f"SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            f"FROM {table} WHERE code = ANY(:codes)"
+            + (" AND community_id = ANY(:cids)" if scoped else "")
+        ),
+        {"codes": [c for c in codes if c], "cids": sorted({int(c) for c in community_ids})},
+    ).all()
+    if not rows:
+        return
+    old = {r[0]: (r[1], r[2]) for r in rows}
+    index = [i for i, c in enumerate(codes) if c in old]
+    old_xy = np.array([old[codes[i]] for i in index])
+    new_pts = shapely.point_on_surface(geoms[index])
+    new_xy = np.column_stack([shapely.get_x(new_pts), shapely.get_y(new_pts)])
+    geod = Geod(ellps="WGS84")
+    moved = geod.inv(old_xy[:, 0], old_xy[:, 1], new_xy[:, 0], new_xy[:, 1])[2]
+    if np.median(moved) < _OFFSET_MIN_M:
+        return
+    # What the old positions would be in each Chinese system, and the system the file claims.
+    shifted = {
+        "gcj02": crsmod.wgs84_to_gcj02(old_xy[:, 0], old_xy[:, 1]),
+        "bd09": crsmod.wgs84_to_bd09(old_xy[:, 0], old_xy[:, 1]),
+    }
+    claimed = crsmod.WGS84.label if crs_spec.kind == "epsg" else crs_spec.label
+    for name, (sx, sy) in shifted.items():
+        gap = geod.inv(sx, sy, new_xy[:, 0], new_xy[:, 1])[2]
+        if np.mean(gap < _OFFSET_MATCH_M) > 0.8:
+            hint = f"请加 --crs {name}" if crs_spec.kind == "epsg" else "请检查 --crs"
+            for k, i in enumerate(index):
+                msg = (
+                    f"坐标按 {claimed} 读入后，与库中同编号要素相比整体偏移约 {moved[k]:.0f} 米，"
+                    f"恰好是 {'GCJ-02（高德/腾讯）' if name == 'gcj02' else 'BD-09（百度）'}"
+                    f"的偏移：文件坐标系可能不对，{hint}"
+                )
+                problems.append(_row(i + 1, "geometry", msg, "crs_offset"))
+            return
+    if crs_spec.kind != "epsg":
+        # Declared Chinese but converted positions sit one offset *short* of the stored ones:
+        # the file was WGS84 already.
+        back = {
+            "gcj02": crsmod.gcj02_to_wgs84(old_xy[:, 0], old_xy[:, 1]),
+            "bd09": crsmod.bd09_to_wgs84(old_xy[:, 0], old_xy[:, 1]),
+        }[crs_spec.kind]
+        gap = geod.inv(back[0], back[1], new_xy[:, 0], new_xy[:, 1])[2]
+        if np.mean(gap < _OFFSET_MATCH_M) > 0.8:
+            for k, i in enumerate(index):
+                msg = (
+                    f"按 {crs_spec.label} 转换后，要素整体偏移约 {moved[k]:.0f} 米："
+                    "文件坐标可能已是 WGS84，请去掉 --crs"
+                )
+                problems.append(_row(i + 1, "geometry", msg, "crs_offset"))
 
 
 def _outside(i: int, geom: Any, code: str, name: str, boundary: Any) -> tuple[Loc, str, str]:

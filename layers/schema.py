@@ -44,6 +44,13 @@ class Layer:
     fields: tuple[Field, ...]
     community_scoped: bool = True
     refs: tuple[str, ...] = field(default=())
+    #: Chinese nouns for the layer's features: "<noun>编号" is accepted as the id column.
+    nouns: tuple[str, ...] = ()
+
+    @property
+    def code_aliases(self) -> tuple[str, ...]:
+        """Column names accepted for the id: the generic ones and "<noun>编号"."""
+        return (*CODE_ALIASES, *(f"{n}编号" for n in self.nouns), *(f"{n}id" for n in self.nouns))
 
     def field(self, name: str) -> Field:
         """Return the field called ``name``."""
@@ -91,6 +98,7 @@ LAYERS: dict[str, Layer] = {
             "polygon",
             (Field("name", "str", "名称", ("名字",), required=True),),
             community_scoped=False,
+            nouns=("街道", "镇"),
         ),
         Layer(
             "communities",
@@ -109,6 +117,7 @@ LAYERS: dict[str, Layer] = {
                 _PARTY,
             ),
             community_scoped=False,
+            nouns=("社区",),
         ),
         Layer(
             "grids",
@@ -121,6 +130,7 @@ LAYERS: dict[str, Layer] = {
                 Field("officer_phone", "str", "网格员电话", ("电话", "phone")),
                 _HOUSEHOLDS,
             ),
+            nouns=("网格",),
         ),
         Layer(
             "compounds",
@@ -137,6 +147,7 @@ LAYERS: dict[str, Layer] = {
                 Field("has_owners_committee", "bool", "有业委会", ("业委会",), default=False),
                 Field("property_company", "str", "物业公司", ("物业",)),
             ),
+            nouns=("小区", "院落"),
         ),
         Layer(
             "gates",
@@ -150,6 +161,7 @@ LAYERS: dict[str, Layer] = {
                 Field("kind", "str", "类型", ("出入口类型",), choices=GATE_KINDS, default="mixed"),
             ),
             refs=("compounds",),
+            nouns=("出入口", "门"),
         ),
         Layer(
             "buildings",
@@ -176,6 +188,7 @@ LAYERS: dict[str, Layer] = {
                 Field("lead_phone", "str", "楼长电话", ("lead_tel",)),
                 _ADDRESS,
             ),
+            nouns=("楼栋", "楼"),
         ),
         Layer(
             "service_points",
@@ -196,6 +209,7 @@ LAYERS: dict[str, Layer] = {
                 _AREA,
                 _ADDRESS,
             ),
+            nouns=("服务点", "站点"),
         ),
         Layer(
             "candidate_venues",
@@ -213,6 +227,7 @@ LAYERS: dict[str, Layer] = {
                 Field("publicly_noticed", "bool", "已公示", ("公示",), default=False),
                 Field("property_recorded", "bool", "物业登记", ("物业备案",), default=False),
             ),
+            nouns=("场地", "候选场地"),
         ),
         Layer(
             "barriers",
@@ -220,6 +235,7 @@ LAYERS: dict[str, Layer] = {
             "围墙/围栏",
             "line",
             (Field("kind", "str", "类型", ("类别",), choices=BARRIER_KINDS, default="wall"),),
+            nouns=("围墙", "围栏"),
         ),
     )
 }

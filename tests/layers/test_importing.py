@@ -274,6 +274,34 @@ def test_gcj02_file_imported_as_wgs84_is_caught(session: Session, tmp_path: Path
     assert "--crs gcj02" in str(exc)
 
 
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_update_in_chinese_coordinates_without_crs_is_caught(
+    session: Session, tmp_path: Path, system: str
+) -> None:
+    """Inside the community but moved by exactly the offset: the file's CRS is wrong."""
+    load_all(session)
+    gdf = factories.community_layers()["buildings"]
+    gdf = gdf.set_geometry(crsmod.from_wgs84(gdf.geometry, crsmod.parse_crs(system)))
+    gdf = gdf[gdf["code"] != "B3"]  # B1 and B2 sit well inside: the boundary check passes
+    exc = _bad(session, tmp_path, "buildings", gdf)
+    assert isinstance(exc, ImportRowError)
+    assert exc.problems[0][2] == "crs_offset"
+    assert f"--crs {system}" in exc.msg
+    # With the right --crs the same file is the same places: nothing changes.
+    path = tmp_path / "right.geojson"
+    write_table(gdf, path)
+    report = import_file(session, "buildings", path, options=Options(crs=system))
+    assert report.unchanged == 2
+
+
+def test_wgs84_file_declared_gcj02_is_caught(session: Session, tmp_path: Path) -> None:
+    load_all(session)
+    gdf = factories.community_layers()["buildings"]
+    gdf = gdf[gdf["code"] != "B3"]
+    exc = _bad(session, tmp_path, "buildings", gdf, crs="gcj02")
+    assert "可能已是 WGS84" in str(exc)
+
+
 def test_negative_households_rejected(session: Session, tmp_path: Path) -> None:
     load_all(session)
     gdf = _buildings()
