@@ -1,0 +1,1 @@
+"""Benchmarks of gridmap: run each as ``python -m bench.<name>``."""
