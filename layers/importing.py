@@ -51,10 +51,11 @@ from layers.schema import (
 from layers.walkways import rebuild_networks
 
 MAX_PROBLEMS = 50
-# Coordinates that moved less than ~1 mm (1e-8 degrees) through a format or CRS round trip
-# are the same place: such a row counts as unchanged and keeps its stored geometry.
+# Coordinates that moved less than ~5 cm (5e-7 degrees) are the same place: files round
+# coordinates (7 decimals is ~1 cm) and CRS round trips wobble; such a row counts as
+# unchanged and keeps its stored geometry.
 _GEOM_CHANGED = (
-    "(NOT ST_Equals(t.geom, excluded.geom) AND ST_HausdorffDistance(t.geom, excluded.geom) > 1e-8)"
+    "(NOT ST_Equals(t.geom, excluded.geom) AND ST_HausdorffDistance(t.geom, excluded.geom) > 5e-7)"
 )
 _GEOM_TYPES = {
     "polygon": {"Polygon", "MultiPolygon"},
@@ -449,11 +450,13 @@ def _bounded(value: str, f: Field) -> int | float:
     """Parse a number and check it against the field's bounds and type."""
     number = _number(value, f)
     if f.min is not None and number < f.min:
-        msg = f"“{f.zh}”不能小于 {f.min:g}，实际为 {number:g}"
+        msg = f"“{f.zh}”不能小于 {f.min:g}，实际为 {value}"
         raise ValueError(msg)
     if f.max is not None and number > f.max:
-        hint = "（百分比请写作 85%）" if f.name == "occupancy" else ""
-        msg = f"“{f.zh}”不能大于 {f.max:g}，实际为 {number:g}{hint}"
+        percent = f.name == "occupancy" and not value.endswith("%")
+        hint = "（百分比请写作 85%）" if percent else ""
+        limit = "100%" if f.name == "occupancy" and value.endswith("%") else f"{f.max:g}"
+        msg = f"“{f.zh}”不能大于 {limit}，实际为 {value}{hint}"
         raise ValueError(msg)
     if f.type == "int":
         if not float(number).is_integer():
