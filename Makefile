@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all setup system-deps venv db-up demo serve test pytest lint format bench clean stop
+.PHONY: all setup system-deps venv web-assets db-up demo serve test pytest lint format bench clean stop
 
 all: test
 
@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-setup: system-deps venv
+web-assets:
+	bash scripts/install-web-assets.sh
+
+setup: system-deps venv web-assets
 
 db-up: setup
 	$(BIN)/gridmap db up

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gis_api import errors, services
+from gis_api.routes import analysis, ogc, pages, stats, tiles
 from gis_api.routes import layers as layer_routes
-from gis_api.routes import ogc, stats, tiles
 from gis_api.settings import Settings, get_settings
 from layers import db
 
@@ -46,6 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(layer_routes.router)
     app.include_router(tiles.router)
     app.include_router(stats.router)
+    app.include_router(analysis.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def browsers_to_the_map(request: Request, call_next: Any) -> Any:
+        # "/" is the OGC API landing page (QGIS, owslib ask for JSON); people get the map.
+        accept = request.headers.get("accept", "")
+        wants_page = "text/html" in accept and "f" not in request.query_params
+        if request.url.path == "/" and wants_page:
+            return RedirectResponse("/map")
+        return await call_next(request)
+
     app.include_router(ogc.features_router().router, tags=["OGC API Features"])
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

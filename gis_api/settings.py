@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How close a path must pass a gate to go through it."
     )
     max_upload_mb: float = Field(default=50.0, gt=0)
+    tianditu_token: str | None = Field(
+        default=None, description="天地图 key; the Tianditu basemap is offered when set."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -20,8 +20,10 @@ if [ -z "$postgis_control" ]; then
     want+=(postgis)
   fi
 fi
-if [ "${GRIDMAP_SKIP_BROWSER:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
-  want+=(chromium)
+if [ "${GRIDMAP_SKIP_BROWSER:-0}" != "1" ]; then
+  command -v chromium >/dev/null 2>&1 || want+=(chromium)
+  # Chinese glyphs for the pages the browser tests render and screenshot.
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || want+=(fonts-noto-cjk)
 fi
 
 if [ ${#want[@]} -eq 0 ]; then

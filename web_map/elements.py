@@ -1,0 +1,306 @@
+"""The officer map's custom folium elements: one small class per control or layer kind.
+
+Each class pairs a Jinja template in ``web_map/templates/`` with its script in
+``web_map/static/gridmap/`` (the structure of folium's plugins, e.g. ``Fullscreen``). Templates
+render the control's HTML on the server, so the page reads without JavaScript; the scripts move
+it into the map and make it live. Every asset URL starts with the page's ``static_url``: nothing
+comes from a CDN.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from branca.element import Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer, LayerControl
+from folium.template import Template
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _template(name: str) -> Any:
+    """Load ``web_map/templates/{name}`` as a folium template (with its ``tojavascript``)."""
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def to_js(value: Any) -> str:
+    """Serialise ``value`` as a JavaScript literal, keeping Chinese readable.
+
+    ``<``, ``>`` and ``&`` are escaped so no string can close the ``<script>`` it sits in.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class _Assets(JSCSSMixin):
+    """An element whose scripts and styles are our own files under ``static_url``."""
+
+    js: tuple[str, ...] = ()
+    css: tuple[str, ...] = ()
+
+    def _use_assets(self, static_url: str, *, vendor_js: Sequence[tuple[str, str]] = ()) -> None:
+        # Instance lists: JSCSSMixin's class-level lists are shared and mutated by add_js_link.
+        self.default_js = [(name, f"{static_url}/vendor/{path}") for name, path in vendor_js]
+        self.default_js += [(f"gridmap_{n}", f"{static_url}/gridmap/{n}") for n in self.js]
+        self.default_css = [(f"gridmap_{n}", f"{static_url}/gridmap/{n}") for n in self.css]
+
+
+class Page(Figure):
+    """The HTML document: zh-CN, titled, with the page's body class."""
+
+    _template = _template("page.html.j2")
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title=title)
+        self._name = "Page"
+
+
+class Core(_Assets, MacroElement):
+    """The shared script and styles; starts the page with its configuration (first child)."""
+
+    _template = _template("core.html.j2")
+    js = ("core.js",)
+    css = ("gridmap.css",)
+
+    def __init__(self, config: Mapping[str, Any], *, static_url: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridMapCore"
+        self.config_js = to_js(dict(config))
+        self._use_assets(static_url)
+
+
+class Basemap(_Assets, Layer):
+    """A base layer: OpenStreetMap, Amap (shifted from GCJ-02), Tianditu, or none at all."""
+
+    _template = _template("basemap.html.j2")
+    js = ("gcj02.js",)
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        *,
+        urls: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
+        show: bool = False,
+        static_url: str,
+    ) -> None:
+        super().__init__(name=name, overlay=False, control=True, show=show)
+        self._name = "Basemap"
+        self.kind = kind
+        self.spec_js = to_js({"urls": list(urls), "options": dict(options or {})})
+        self._use_assets(static_url)
+
+
+class ApiLayer(_Assets, Layer):
+    """An overlay of one API layer (GeoJSON of ``/api/layers/{layer}``), fetched when shown."""
+
+    _template = _template("api_layer.html.j2")
+    js = ("layers.js",)
+
+    def __init__(
+        self,
+        layer: str,
+        name: str,
+        *,
+        params: Mapping[str, Any],
+        show: bool = True,
+        static_url: str,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ApiLayer"
+        self.layer = layer
+        self.params_js = to_js(dict(params))
+        self._use_assets(static_url)
+
+
+class BuildingTiles(_Assets, Layer):
+    """Buildings as Mapbox vector tiles (Leaflet.VectorGrid), shaded by the scheme in force."""
+
+    _template = _template("building_tiles.html.j2")
+    js = ("layers.js",)
+
+    def __init__(self, url: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "BuildingTiles"
+        self.url = url
+        self._use_assets(
+            static_url,
+            vendor_js=[("vectorgrid", "vectorgrid/Leaflet.VectorGrid.bundled.min.js")],
+        )
+
+
+class LayerSwitcher(LayerControl):
+    """Leaflet's layer control over the map's layers, with readable (unescaped) zh-CN names."""
+
+    _template = _template("layer_switcher.html.j2")
+
+    def __init__(self, *, position: str = "topright", collapsed: bool = True) -> None:
+        super().__init__(position=position, collapsed=collapsed)
+        self._name = "LayerSwitcher"
+        self.base_js = self.overlays_js = "{}"
+
+    # branca declares Element.render -> str; MacroElement.render returns None.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Collect the map's layers (as folium does), then render them by name."""
+        self.reset()
+        parent = self._parent
+        assert parent is not None, "add the layer switcher to a map first"
+        for item in parent._children.values():
+            if isinstance(item, Layer) and item.control:
+                target = self.overlays if item.overlay else self.base_layers
+                target[item.layer_name] = item.get_name()
+        self.base_js = _js_object(self.base_layers)
+        self.overlays_js = _js_object(self.overlays)
+        MacroElement.render(self, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _js_object(names: Mapping[str, str]) -> str:
+    """``{"label": variable, ...}``: labels as JSON strings, values as JavaScript names."""
+    return "{" + ", ".join(f"{to_js(label)}: {var}" for label, var in names.items()) + "}"
+
+
+class TopBar(_Assets, MacroElement):
+    """The page header: product name, page title and the community selector."""
+
+    _template = _template("top_bar.html.j2")
+    js = ("topbar.js",)
+
+    def __init__(
+        self,
+        *,
+        brand: str,
+        title: str,
+        select_label: str,
+        note: str,
+        communities: Sequence[tuple[str, str]],
+        current: str,
+        page_url: str,
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "TopBar"
+        self.brand = brand
+        self.title = title
+        self.select_label = select_label
+        self.note = note
+        self.communities = list(communities)
+        self.current = current
+        self.page_url = page_url
+        self._use_assets(static_url)
+
+
+class SearchBox(_Assets, MacroElement):
+    """Search compounds and buildings by name (``/api/search``); fly to and open the result."""
+
+    _template = _template("search_box.html.j2")
+    js = ("search.js",)
+
+    def __init__(
+        self, *, placeholder: str, button: str, position: str = "topleft", static_url: str
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "SearchBox"
+        self.placeholder = placeholder
+        self.button = button
+        self.position = position
+        self._use_assets(static_url)
+
+
+class SidePanel(_Assets, MacroElement):
+    """Summary figures of the community or grid at the map centre (``/api/stats/at``)."""
+
+    _template = _template("side_panel.html.j2")
+    js = ("sidepanel.js",)
+
+    def __init__(
+        self,
+        *,
+        labels: Mapping[str, str],
+        service_kinds: Mapping[str, Mapping[str, str]],
+        position: str = "topright",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "SidePanel"
+        self.labels = dict(labels)
+        self.service_kinds = {k: dict(v) for k, v in service_kinds.items()}
+        self.position = position
+        self._use_assets(static_url)
+
+
+class Legend(_Assets, MacroElement):
+    """The legend: building classes of each shading (the one in force shown), and symbols.
+
+    Every scheme's classes are rendered, the others hidden, so switching shows another section
+    and the legend always matches the buildings; then boundaries, service points and gates.
+    """
+
+    _template = _template("legend.html.j2")
+    js = ("legend.js",)
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        schemes: Mapping[str, Mapping[str, Any]],
+        initial: str,
+        boundaries: Sequence[Mapping[str, str]],
+        service_kinds: Mapping[str, Mapping[str, str]],
+        gates: Sequence[Mapping[str, str]],
+        labels: Mapping[str, str],
+        position: str = "bottomleft",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Legend"
+        self.title = title
+        self.schemes = {k: dict(v) for k, v in schemes.items()}
+        self.initial = initial
+        self.boundaries = [dict(b) for b in boundaries]
+        self.service_kinds = {k: dict(v) for k, v in service_kinds.items()}
+        self.gates = [dict(g) for g in gates]
+        self.labels = dict(labels)
+        self.position = position
+        self._use_assets(static_url)
+
+
+class ShadingSwitch(_Assets, MacroElement):
+    """Two buttons that shade buildings by households or by occupancy, without a reload."""
+
+    _template = _template("shading_switch.html.j2")
+    js = ("shading.js",)
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        buttons: Mapping[str, str],
+        initial: str,
+        position: str = "bottomleft",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "ShadingSwitch"
+        self.label = label
+        self.buttons = dict(buttons)
+        self.initial = initial
+        self.position = position
+        self._use_assets(static_url)
+
+
+class Loading(_Assets, MacroElement):
+    """A "加载中…" badge shown while layers, tiles or figures load."""
+
+    _template = _template("loading.html.j2")
+    js = ("loading.js",)
+
+    def __init__(self, *, text: str, static_url: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Loading"
+        self.text = text
+        self._use_assets(static_url)

@@ -1,0 +1,417 @@
+"""The grid officer's web map: a folium page built from plain data, no database in sight.
+
+The page draws one community: its boundary, grids, compounds, gates and service points as
+GeoJSON from ``/api/layers/{layer}``, and its buildings as vector tiles from
+``/tiles/buildings/{z}/{x}/{y}.pbf`` (a city of 50,000 buildings stays responsive). Its side
+panel reads ``/api/stats/at`` and its search box ``/api/search``. Every script, style and font
+comes from ``static_url`` (``web_map/static/``): neither CI nor an intranet reaches a CDN. The
+only remote URLs are the basemaps' tile templates, and "no basemap" fetches none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any, Final, Literal, get_args
+from urllib.parse import quote
+
+import folium
+
+from web_map import labels
+from web_map.elements import (
+    ApiLayer,
+    Basemap,
+    BuildingTiles,
+    Core,
+    LayerSwitcher,
+    Legend,
+    Loading,
+    Page,
+    SearchBox,
+    ShadingSwitch,
+    SidePanel,
+    TopBar,
+)
+
+BasemapName = Literal["osm", "amap", "tianditu", "none"]
+BASEMAPS: Final[tuple[str, ...]] = get_args(BasemapName)
+ShadingName = Literal["households", "occupancy"]
+
+#: Width the side panel takes from the map's right edge, so the community is not hidden.
+PANEL_WIDTH_PX = 340
+
+
+@dataclass(frozen=True)
+class CommunityChoice:
+    """A community the selector offers."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OfficerMapData:
+    """Everything the officer map needs, as plain values.
+
+    Attributes
+    ----------
+    community_code, community_name
+        The community shown.
+    bounds
+        Its extent ``(minlon, minlat, maxlon, maxlat)`` in WGS84 degrees.
+    communities
+        The communities the header's selector offers (the current one among them).
+    basemap
+        The basemap shown first: ``osm``, ``amap`` (GCJ-02, shifted to fit WGS84 data),
+        ``tianditu`` (needs ``tianditu_token``) or ``none`` (nothing remote: works offline).
+    static_url
+        URL prefix of ``web_map/static/``, no trailing slash.
+    api_root
+        URL prefix of the API (``""``: the same origin as the page).
+    page_url
+        URL of this page, for the community selector.
+    tianditu_token
+        Tianditu key; without one, Tianditu is not offered.
+    shading
+        How buildings are shaded first: by ``households`` or by ``occupancy``.
+    """
+
+    community_code: str
+    community_name: str
+    bounds: tuple[float, float, float, float]
+    communities: tuple[CommunityChoice, ...] = field(default=())
+    basemap: BasemapName = "osm"
+    static_url: str = "/static"
+    api_root: str = ""
+    page_url: str = "/map"
+    tianditu_token: str | None = None
+    shading: ShadingName = "households"
+
+
+@dataclass(frozen=True)
+class Shading:
+    """Classes of one building shading: ``breaks`` split values into ``len(breaks) + 1``."""
+
+    property: str
+    breaks: tuple[float, ...]
+    colors: tuple[str, ...]
+    percent: bool = False
+
+
+#: Households: DOMAIN.md's Foshan rule puts the own-lead line at 50 households.
+#: Occupancy: 50% is the default "high occupancy" threshold of the same rule.
+SHADINGS: Final[dict[str, Shading]] = {
+    "households": Shading(
+        "households",
+        (20, 50, 100, 200),
+        ("#d4e4f2", "#a3c6e3", "#6aa3d1", "#3479b7", "#0f4b8a"),
+    ),
+    "occupancy": Shading(
+        "occupancy",
+        (0.3, 0.5, 0.7, 0.9),
+        ("#d7301f", "#f98e52", "#fddf8b", "#a2d48a", "#2f9a4f"),
+        percent=True,
+    ),
+}
+NO_DATA_COLOR = "#cfd3d9"
+
+#: Service point kinds: colour and Font Awesome icon. Red houses are red, as they are called.
+SERVICE_STYLE: Final[dict[str, tuple[str, str]]] = {
+    "centre": ("#a67c00", "fa-landmark-flag"),
+    "sub_centre": ("#00897b", "fa-flag"),
+    "activity_room": ("#1e78d2", "fa-people-roof"),
+    "red_house": ("#e0262b", "fa-house-chimney"),
+    "other": ("#6f8593", "fa-circle-info"),
+}
+VENUE_COLOR = "#8e24aa"
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+AMAP_TILES = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+TIANDITU_TILES = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={token}"
+)
+
+#: folium's default scripts and styles, served from our own copies (scripts/install-web-assets.sh).
+#: Glyphicons (Bootstrap 3) and the awesome-markers rotation CSS are left out: the page uses
+#: Font Awesome icons and no rotated markers.
+VENDOR_JS: Final = (
+    ("leaflet", "leaflet/leaflet.js"),
+    ("jquery", "jquery/jquery.min.js"),
+    ("bootstrap", "bootstrap/bootstrap.bundle.min.js"),
+    ("awesome_markers", "awesome-markers/leaflet.awesome-markers.js"),
+)
+VENDOR_CSS: Final = (
+    ("leaflet_css", "leaflet/leaflet.css"),
+    ("bootstrap_css", "bootstrap/bootstrap.min.css"),
+    ("awesome_markers_font_css", "fontawesome/css/all.min.css"),
+    ("awesome_markers_css", "awesome-markers/leaflet.awesome-markers.css"),
+)
+
+
+def _number(value: float, *, percent: bool) -> str:
+    return f"{round(value * 100) if percent else round(value)}"
+
+
+def class_labels(shading: Shading, unit: str) -> list[str]:
+    """Legend labels of the classes of ``shading``: integers, upper bounds exclusive.
+
+    >>> class_labels(SHADINGS["households"], " 户")
+    ['20 户以下', '20–49 户', '50–99 户', '100–199 户', '200 户及以上']
+    """
+    p = shading.percent
+    b = [int(_number(x, percent=p)) for x in shading.breaks]
+    out = [labels.CLASS_BELOW.format(hi=b[0], unit=unit)]
+    out += [labels.CLASS_RANGE.format(lo=lo, hi=hi - 1, unit=unit) for lo, hi in pairwise(b)]
+    out.append(labels.CLASS_ABOVE.format(lo=b[-1], unit=unit))
+    return out
+
+
+def _schemes() -> dict[str, dict[str, Any]]:
+    schemes = {}
+    for name, shading in SHADINGS.items():
+        text = labels.SHADING[name]
+        classes = class_labels(shading, text["unit"])
+        schemes[name] = {
+            "property": shading.property,
+            "breaks": list(shading.breaks),
+            "colors": list(shading.colors),
+            "nodata": NO_DATA_COLOR,
+            "title": text["title"],
+            "classes": [
+                {"color": c, "label": t} for c, t in zip(shading.colors, classes, strict=True)
+            ],
+        }
+    return schemes
+
+
+def _service_kinds() -> dict[str, dict[str, str]]:
+    return {
+        kind: {"label": labels.SERVICE_POINT_KINDS[kind], "color": color, "icon": icon}
+        for kind, (color, icon) in SERVICE_STYLE.items()
+    }
+
+
+def _basemap_specs(token: str | None) -> dict[str, dict[str, Any]]:
+    specs: dict[str, dict[str, Any]] = {
+        "osm": {
+            "urls": [OSM_TILES],
+            "options": {
+                "maxZoom": 20,
+                "maxNativeZoom": 19,
+                "attribution": labels.ATTRIBUTION["osm"],
+            },
+        },
+        "amap": {
+            "urls": [AMAP_TILES],
+            "options": {
+                "maxZoom": 20,
+                "maxNativeZoom": 18,
+                "subdomains": "1234",
+                "attribution": labels.ATTRIBUTION["amap"],
+            },
+        },
+    }
+    if token:
+        t = quote(token, safe="")
+        specs["tianditu"] = {
+            "urls": [TIANDITU_TILES.format(layer=layer, token=t) for layer in ("vec", "cva")],
+            "options": {
+                "maxZoom": 20,
+                "maxNativeZoom": 18,
+                "subdomains": "01234567",
+                "attribution": labels.ATTRIBUTION["tianditu"],
+            },
+        }
+    specs["none"] = {"urls": [], "options": {}}
+    return specs
+
+
+def page_config(data: OfficerMapData) -> dict[str, Any]:
+    """Return the configuration the page's scripts start from (all their strings included)."""
+    return {
+        "community": data.community_code,
+        "communityName": data.community_name,
+        "apiRoot": data.api_root,
+        "bounds": list(data.bounds),
+        "basemap": data.basemap,
+        "panelWidth": PANEL_WIDTH_PX,
+        "labels": {**labels.UI, "no_data": labels.NO_DATA},
+        "layerNames": dict(labels.LAYER_NAMES),
+        "shading": {"initial": data.shading, "schemes": _schemes()},
+        "serviceKinds": _service_kinds(),
+        "venueColor": VENUE_COLOR,
+        "gateKinds": dict(labels.GATE_KINDS),
+        "venueKinds": dict(labels.VENUE_KINDS),
+        "maturity": dict(labels.MATURITY),
+    }
+
+
+def _validate(data: OfficerMapData) -> None:
+    if data.basemap not in BASEMAPS:
+        msg = f"basemap must be one of {BASEMAPS}, got {data.basemap!r}"
+        raise ValueError(msg)
+    if data.basemap == "tianditu" and not data.tianditu_token:
+        msg = "basemap 'tianditu' needs a tianditu_token"
+        raise ValueError(msg)
+    if data.shading not in SHADINGS:
+        msg = f"shading must be one of {tuple(SHADINGS)}, got {data.shading!r}"
+        raise ValueError(msg)
+    x0, y0, x1, y1 = data.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        msg = f"bounds must be (minlon, minlat, maxlon, maxlat) in WGS84, got {data.bounds}"
+        raise ValueError(msg)
+
+
+def officer_map(data: OfficerMapData) -> str:
+    """Return the grid officer's map page for ``data`` as a complete HTML document."""
+    _validate(data)
+    static = data.static_url.rstrip("/")
+    community = quote(data.community_code, safe="")
+    x0, y0, x1, y1 = data.bounds
+
+    page = Page(title=f"{data.community_name} · {labels.TITLE}")
+    fmap = folium.Map(
+        location=[(y0 + y1) / 2, (x0 + x1) / 2],
+        zoom_start=15,
+        tiles=None,
+        max_zoom=20,
+        control_scale=False,
+        zoom_control="bottomright",
+    )
+    # folium's own CDN links, replaced by our copies (instance lists, not the shared defaults).
+    fmap.default_js = [(name, f"{static}/vendor/{path}") for name, path in VENDOR_JS]
+    fmap.default_css = [(name, f"{static}/vendor/{path}") for name, path in VENDOR_CSS]
+    page.add_child(fmap)
+
+    fmap.add_child(Core(page_config(data), static_url=static))
+
+    for kind, spec in _basemap_specs(data.tianditu_token).items():
+        fmap.add_child(
+            Basemap(
+                kind,
+                labels.BASEMAPS[kind],
+                urls=spec["urls"],
+                options=spec["options"],
+                show=kind == data.basemap,
+                static_url=static,
+            )
+        )
+
+    def api_layer(layer: str, *, show: bool = True) -> ApiLayer:
+        return ApiLayer(
+            layer,
+            labels.LAYER_NAMES[layer],
+            params={"community": data.community_code, "limit": 10_000},
+            show=show,
+            static_url=static,
+        )
+
+    fmap.add_child(api_layer("communities"))
+    fmap.add_child(api_layer("grids"))
+    fmap.add_child(api_layer("compounds"))
+    fmap.add_child(
+        BuildingTiles(
+            f"{data.api_root}/tiles/buildings/{{z}}/{{x}}/{{y}}.pbf?community={community}",
+            labels.LAYER_NAMES["buildings"],
+            static_url=static,
+        )
+    )
+    fmap.add_child(api_layer("gates"))
+    fmap.add_child(api_layer("service_points"))
+    fmap.add_child(api_layer("candidate_venues", show=False))
+
+    fmap.add_child(
+        TopBar(
+            brand=labels.BRAND,
+            title=labels.TITLE,
+            select_label=labels.COMMUNITY_SELECT,
+            note=labels.COORDINATES_NOTE,
+            communities=_choices(data),
+            current=data.community_code,
+            page_url=data.page_url,
+            static_url=static,
+        )
+    )
+    fmap.add_child(
+        SearchBox(
+            placeholder=labels.UI["search_placeholder"],
+            button=labels.UI["search_button"],
+            static_url=static,
+        )
+    )
+    fmap.add_child(LayerSwitcher(position="topright", collapsed=True))
+    fmap.add_child(
+        SidePanel(labels=_panel_labels(), service_kinds=_service_kinds(), static_url=static)
+    )
+    fmap.add_child(
+        ShadingSwitch(
+            label=labels.UI["shading_label"],
+            buttons={name: text["button"] for name, text in labels.SHADING.items()},
+            initial=data.shading,
+            static_url=static,
+        )
+    )
+    fmap.add_child(
+        Legend(
+            title=labels.UI["legend_title"],
+            schemes=_schemes(),
+            initial=data.shading,
+            boundaries=[
+                {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
+                {"kind": "grid", "label": labels.LAYER_NAMES["grids"]},
+                {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
+            ],
+            service_kinds=_service_kinds(),
+            gates=[
+                {"kind": "open", "icon": "fa-door-open", "label": labels.UI["gate_open"]},
+                {"kind": "closed", "icon": "fa-door-closed", "label": labels.UI["gate_closed"]},
+            ],
+            labels={
+                "no_data": labels.NO_DATA,
+                "boundaries": labels.UI["legend_boundaries"],
+                "service_points": labels.UI["legend_service_points"],
+                "gates": labels.UI["legend_gates"],
+            },
+            static_url=static,
+        )
+    )
+    fmap.add_child(Loading(text=labels.UI["loading"], static_url=static))
+    html: str = page.render()
+    return html
+
+
+def _choices(data: OfficerMapData) -> list[tuple[str, str]]:
+    choices = [(c.code, c.name) for c in data.communities]
+    if data.community_code not in {code for code, _ in choices}:
+        choices.insert(0, (data.community_code, data.community_name))
+    return choices
+
+
+def _panel_labels() -> dict[str, str]:
+    keys: Sequence[str] = (
+        "panel_title",
+        "panel_hint",
+        "panel_community_tab",
+        "panel_grid_tab",
+        "households",
+        "residents",
+        "registered",
+        "floating",
+        "buildings",
+        "party_members",
+        "buildings_with_lead",
+        "lead_coverage",
+        "residents_per_cadre",
+        "service_points",
+        "unit_households",
+        "unit_people",
+        "unit_buildings",
+        "unknown",
+    )
+    return {key: labels.UI[key] for key in keys}

@@ -1,0 +1,461 @@
+/*
+ * gridmap: the officer map's shared code: configuration, the loading count, API calls,
+ * number formats, popups, building shading and what a click on the map opens.
+ *
+ * Every user-facing string comes from the page's configuration (web_map/labels.py); this file
+ * holds none. Controls talk to each other through events on the map:
+ *   gridmap:busy     {pending}  the number of API calls and tile loads under way
+ *   gridmap:shading  {scheme}   the building shading was switched
+ */
+(function () {
+  'use strict';
+
+  var GridMap = (window.GridMap = window.GridMap || {});
+
+  // What the browser test reads: counts of what has loaded and rendered.
+  GridMap.state = {
+    buildingFeaturesDrawn: 0,
+    buildingTilesLoaded: 0,
+    layersLoaded: {},
+    statsLoaded: 0,
+    searches: 0,
+    loadingShown: 0,
+    shading: null,
+    basemap: null,
+  };
+
+  var pending = 0;
+
+  /** Start the page: remember the map and configuration, make panes, wire map clicks. */
+  GridMap.init = function (map, config) {
+    GridMap.map = map;
+    GridMap.config = config;
+    GridMap.ui = config.labels;
+    GridMap.state.shading = config.shading.initial;
+    GridMap.state.basemap = config.basemap;
+    GridMap.layers = {};
+
+    // Panes, bottom to top: compound areas, buildings, boundaries, highlight; markers above.
+    // Panes, bottom to top: the community's ground, compounds, buildings, grid lines, the
+    // community's outline, the highlight; markers and popups stay in Leaflet's panes above.
+    // Areas are not clickable (a click finds the area under it), so buildings stay reachable.
+    [
+      ['gm-ground', 340],
+      ['gm-areas', 350],
+      ['gm-buildings', 370],
+      ['gm-boundaries', 390],
+      ['gm-outline', 392],
+      ['gm-highlight', 395],
+      ['gm-labels', 450],
+    ].forEach(function (p) {
+      var pane = map.createPane(p[0]);
+      pane.style.zIndex = p[1];
+      if (p[0] !== 'gm-buildings') {
+        pane.style.pointerEvents = 'none';
+      }
+    });
+    L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>');
+
+    function zoomClasses() {
+      var z = map.getZoom();
+      var el = map.getContainer();
+      [14, 15, 16, 17].forEach(function (level) {
+        L.DomUtil[z >= level ? 'addClass' : 'removeClass'](el, 'gm-z' + level);
+      });
+    }
+    map.on('zoomend', zoomClasses);
+    zoomClasses();
+
+    if (config.bounds) {
+      var b = config.bounds;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
+        animate: false,
+        paddingTopLeft: [24, 24],
+        paddingBottomRight: [config.panelWidth || 24, 24],
+      });
+    }
+
+    map.on('baselayerchange', function (e) {
+      if (e.layer && e.layer.gmKind) {
+        GridMap.state.basemap = e.layer.gmKind;
+      }
+    });
+    map.on('click', GridMap.openAreaPopup);
+    map.on('popupclose', function (e) {
+      if (e.popup === GridMap._highlightOwner) {
+        GridMap.clearHighlight();
+      }
+    });
+  };
+
+  // --- loading ------------------------------------------------------------------------------
+
+  /** Count one more (+1) or one fewer (-1) load under way, and tell the controls. */
+  GridMap.busy = function (delta) {
+    pending = Math.max(0, pending + delta);
+    if (GridMap.map) {
+      GridMap.map.fire('gridmap:busy', { pending: pending });
+    }
+  };
+
+  GridMap.pending = function () {
+    return pending;
+  };
+
+  /** Show a short message at the top of the map for a few seconds. */
+  GridMap.notify = function (text) {
+    var box = document.querySelector('.gm-toast');
+    if (!box) {
+      box = L.DomUtil.create('div', 'gm-toast', GridMap.map.getContainer());
+    }
+    box.textContent = text;
+    L.DomUtil.addClass(box, 'gm-toast-visible');
+    clearTimeout(GridMap._toastTimer);
+    GridMap._toastTimer = setTimeout(function () {
+      L.DomUtil.removeClass(box, 'gm-toast-visible');
+    }, 4000);
+  };
+
+  /** GET an API path with query parameters as JSON, counted by the loading indicator. */
+  GridMap.fetchJSON = function (path, params, options) {
+    var query = new URLSearchParams();
+    Object.keys(params || {}).forEach(function (key) {
+      if (params[key] !== null && params[key] !== undefined) {
+        query.set(key, params[key]);
+      }
+    });
+    var url = GridMap.config.apiRoot + path + (query.toString() ? '?' + query.toString() : '');
+    GridMap.busy(1);
+    return fetch(url, L.extend({ headers: { Accept: 'application/json' } }, options || {}))
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(response.status + ' ' + url);
+        }
+        return response.json();
+      })
+      .finally(function () {
+        GridMap.busy(-1);
+      });
+  };
+
+  /** Fill in "{name}" placeholders of a configured string. */
+  GridMap.text = function (key, values) {
+    var s = GridMap.ui[key] || key;
+    Object.keys(values || {}).forEach(function (k) {
+      s = s.split('{' + k + '}').join(values[k]);
+    });
+    return s;
+  };
+
+  // --- formats ------------------------------------------------------------------------------
+
+  var UNKNOWN = function () {
+    return GridMap.ui.unknown;
+  };
+
+  GridMap.fmt = {
+    int: function (n) {
+      return n === null || n === undefined || n === '' ? UNKNOWN() : Number(n).toLocaleString('zh-CN');
+    },
+    pct: function (share) {
+      return share === null || share === undefined || share === ''
+        ? UNKNOWN()
+        : Math.round(Number(share) * 100) + '%';
+    },
+    num: function (n, digits) {
+      return n === null || n === undefined
+        ? UNKNOWN()
+        : Number(n).toLocaleString('zh-CN', { maximumFractionDigits: digits || 0 });
+    },
+  };
+
+  GridMap.escape = function (value) {
+    return String(value === null || value === undefined ? '' : value)
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;');
+  };
+
+  // --- shading ------------------------------------------------------------------------------
+
+  /** The shading scheme in force: {property, breaks, colors, classes, nodata}. */
+  GridMap.scheme = function () {
+    return GridMap.config.shading.schemes[GridMap.state.shading];
+  };
+
+  /** The colour of a building under the current scheme. */
+  GridMap.shadeColor = function (props) {
+    var scheme = GridMap.scheme();
+    var value = props[scheme.property];
+    if (value === null || value === undefined || value === '' || isNaN(Number(value))) {
+      return scheme.nodata;
+    }
+    var k = 0;
+    while (k < scheme.breaks.length && Number(value) >= scheme.breaks[k]) {
+      k++;
+    }
+    return scheme.colors[k];
+  };
+
+  /** The canvas style of one building at zoom z. */
+  GridMap.buildingStyle = function (props, z) {
+    return {
+      fill: true,
+      fillColor: GridMap.shadeColor(props),
+      fillOpacity: 0.88,
+      color: '#4a5563',
+      weight: z >= 17 ? 0.9 : 0.5,
+      opacity: z >= 16 ? 0.9 : 0.6,
+    };
+  };
+
+  /** Switch the building shading; the buildings restyle in place, nothing is fetched. */
+  GridMap.setShading = function (name) {
+    if (!GridMap.config.shading.schemes[name] || name === GridMap.state.shading) {
+      return;
+    }
+    GridMap.state.shading = name;
+    if (GridMap.layers.buildings && GridMap.layers.buildings.restyle) {
+      GridMap.layers.buildings.restyle();
+    }
+    GridMap.map.fire('gridmap:shading', { scheme: name });
+  };
+
+  // --- popups -------------------------------------------------------------------------------
+
+  function rows(pairs) {
+    return pairs
+      .map(function (p) {
+        return (
+          '<tr><th>' + GridMap.escape(p[0]) + '</th><td>' + (p[2] ? p[1] : GridMap.escape(p[1])) + '</td></tr>'
+        );
+      })
+      .join('');
+  }
+
+  function card(kind, title, pairs, extraClass) {
+    return (
+      '<div class="gm-popup ' + (extraClass || '') + '">' +
+      '<div class="gm-popup-kind">' + GridMap.escape(kind) + '</div>' +
+      '<div class="gm-popup-title">' + GridMap.escape(title || GridMap.ui.unknown) + '</div>' +
+      '<table class="gm-popup-table">' + rows(pairs) + '</table></div>'
+    );
+  }
+
+  function yesNo(v) {
+    if (v === null || v === undefined) {
+      return GridMap.ui.unknown;
+    }
+    return v ? GridMap.ui.yes : GridMap.ui.no;
+  }
+
+  function withUnit(value, unit) {
+    var s = GridMap.fmt.int(value);
+    return s === GridMap.ui.unknown ? s : s + ' ' + unit;
+  }
+
+  function badge(ok, yes, no) {
+    return '<span class="gm-badge ' + (ok ? 'gm-badge-on' : 'gm-badge-off') + '">' +
+      GridMap.escape(ok ? yes : no) + '</span>';
+  }
+
+  GridMap.popups = {
+    buildings: function (p) {
+      var u = GridMap.ui;
+      return card(u.building, p.name || p.code, [
+        [u.compound_name, p.compound_name || u.unknown],
+        [u.grid_name, p.grid_name || u.unknown],
+        [u.households, withUnit(p.households, u.unit_households)],
+        [u.residents, withUnit(p.residents, u.unit_people)],
+        [u.occupancy, GridMap.fmt.pct(p.occupancy)],
+        [u.floors, withUnit(p.floors, u.unit_floors)],
+        [u.party_members, withUnit(p.party_members, u.unit_people)],
+        [u.lead_name, p.lead_name ? GridMap.escape(p.lead_name) : '<span class="gm-muted">' + GridMap.escape(u.no_lead) + '</span>', true],
+      ]);
+    },
+    compounds: function (p) {
+      var u = GridMap.ui;
+      return card(u.compound, p.name || p.code, [
+        [u.households, withUnit(p.households, u.unit_households)],
+        [u.residents, withUnit(p.residents, u.unit_people)],
+        [u.build_year, p.build_year || u.unknown],
+        [u.maturity, (GridMap.config.maturity || {})[p.maturity] || u.unknown],
+        [u.property_company, p.property_company || u.no_property],
+        [u.has_party_branch, badge(p.has_party_branch, u.yes, u.no), true],
+        [u.has_owners_committee, badge(p.has_owners_committee, u.yes, u.no), true],
+      ]);
+    },
+    service_points: function (p) {
+      var u = GridMap.ui;
+      var kind = GridMap.config.serviceKinds[p.kind] || GridMap.config.serviceKinds.other;
+      var pairs = [
+        [u.kind, '<span class="gm-kind-dot" style="background:' + kind.color + '"></span>' + GridMap.escape(kind.label), true],
+        [u.is_open, badge(p.is_open !== false, u.open, u.closed), true],
+      ];
+      if (p.floor_area_m2) {
+        pairs.push([u.floor_area_m2, GridMap.fmt.num(p.floor_area_m2) + ' ' + u.square_metres]);
+      }
+      if (p.compound_name) {
+        pairs.push([u.compound_name, p.compound_name]);
+      }
+      if (p.address) {
+        pairs.push([u.address, p.address]);
+      }
+      return card(u.service_point, p.name || p.code, pairs);
+    },
+    gates: function (p) {
+      var u = GridMap.ui;
+      return card(u.gate, p.name || p.code, [
+        [u.kind, (GridMap.config.gateKinds || {})[p.kind] || u.unknown],
+        [u.is_open, badge(p.is_open !== false, u.open, u.closed), true],
+        [u.compound_name, p.compound_name || p.compound || u.unknown],
+      ]);
+    },
+    candidate_venues: function (p) {
+      var u = GridMap.ui;
+      return card(u.candidate_venue, p.name || p.code, [
+        [u.kind, (GridMap.config.venueKinds || {})[p.kind] || u.unknown],
+        [u.floor_area_m2, p.floor_area_m2 ? GridMap.fmt.num(p.floor_area_m2) + ' ' + u.square_metres : u.unknown],
+        [u.ground_floor, yesNo(p.ground_floor)],
+        [u.compound_name, p.compound_name || u.unknown],
+      ]);
+    },
+    grids: function (p) {
+      var u = GridMap.ui;
+      return card(u.grid, p.name || p.code, [
+        [u.officer_name, p.officer_name || u.unknown],
+        [u.officer_phone, p.officer_phone || u.unknown],
+        [u.households, withUnit(p.households, u.unit_households)],
+      ]);
+    },
+    communities: function (p) {
+      var u = GridMap.ui;
+      return card(u.community, p.name || p.code, [
+        [u.households, withUnit(p.households, u.unit_households)],
+        [u.residents, withUnit(p.residents, u.unit_people)],
+        [u.party_members, withUnit(p.party_members, u.unit_people)],
+      ]);
+    },
+  };
+
+  // --- areas under a click ------------------------------------------------------------------
+
+  function ringContains(ring, x, y) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0];
+      var yi = ring[i][1];
+      var xj = ring[j][0];
+      var yj = ring[j][1];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) {
+        inside = !inside;
+      }
+    }
+    return inside;
+  }
+
+  /** Whether a GeoJSON (Multi)Polygon contains the point (lon, lat). */
+  GridMap.contains = function (geometry, lon, lat) {
+    if (!geometry) {
+      return false;
+    }
+    var polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.type === 'MultiPolygon' ? geometry.coordinates : [];
+    return polygons.some(function (rings) {
+      if (!ringContains(rings[0], lon, lat)) {
+        return false;
+      }
+      for (var h = 1; h < rings.length; h++) {
+        if (ringContains(rings[h], lon, lat)) {
+          return false;
+        }
+      }
+      return true;
+    });
+  };
+
+  /** The feature layer of a loaded area layer that contains latlng, smallest first. */
+  GridMap.areaAt = function (name, latlng) {
+    var group = GridMap.layers[name];
+    if (!group || !GridMap.map.hasLayer(group)) {
+      return null;
+    }
+    var found = null;
+    group.eachLayer(function (layer) {
+      if (layer.feature && layer.getBounds().contains(latlng) &&
+          GridMap.contains(layer.feature.geometry, latlng.lng, latlng.lat)) {
+        found = layer;
+      }
+    });
+    return found;
+  };
+
+  /** A click on the map (not on a building or marker) opens the compound, else grid, there. */
+  GridMap.openAreaPopup = function (e) {
+    var order = ['compounds', 'grids', 'communities'];
+    for (var i = 0; i < order.length; i++) {
+      var layer = GridMap.areaAt(order[i], e.latlng);
+      if (layer) {
+        GridMap.showPopup(e.latlng, GridMap.popups[order[i]](layer.feature.properties), layer.feature);
+        return;
+      }
+    }
+  };
+
+  // --- highlight ----------------------------------------------------------------------------
+
+  /** Open a popup at latlng; outline ``feature`` (if given) while it stays open. */
+  GridMap.showPopup = function (latlng, html, feature) {
+    var popup = L.popup({ maxWidth: 320, minWidth: 220 }).setLatLng(latlng).setContent(html);
+    popup.openOn(GridMap.map);
+    GridMap.highlight(feature, popup);
+    return popup;
+  };
+
+  /** Outline one GeoJSON feature above everything else (one at a time). */
+  GridMap.highlight = function (feature, owner) {
+    GridMap.clearHighlight();
+    if (!feature || !feature.geometry) {
+      return;
+    }
+    GridMap._highlightOwner = owner || null;
+    GridMap._highlight = L.geoJSON(feature, {
+      pane: 'gm-highlight',
+      interactive: false,
+      style: function () {
+        return { color: '#ffb300', weight: 4, opacity: 1, fillColor: '#ffe082', fillOpacity: 0.25, className: 'gm-highlight' };
+      },
+    }).addTo(GridMap.map);
+  };
+
+  GridMap.clearHighlight = function () {
+    if (GridMap._highlight) {
+      GridMap.map.removeLayer(GridMap._highlight);
+      GridMap._highlight = null;
+    }
+    var id = GridMap._highlightBuilding;
+    if (id !== undefined && id !== null && GridMap.layers.buildings) {
+      GridMap.layers.buildings.resetFeatureStyle(id);
+    }
+    GridMap._highlightBuilding = null;
+    GridMap._highlightOwner = null;
+  };
+
+  /** Turn a server-rendered element into a Leaflet control at ``position``. */
+  GridMap.control = function (elementId, position, onAdd) {
+    var Control = L.Control.extend({
+      onAdd: function (map) {
+        var el = document.getElementById(elementId);
+        el.hidden = false;
+        L.DomEvent.disableClickPropagation(el);
+        L.DomEvent.disableScrollPropagation(el);
+        if (onAdd) {
+          onAdd(el, map);
+        }
+        return el;
+      },
+    });
+    return new Control({ position: position });
+  };
+})();
