@@ -65,8 +65,15 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine for ``url`` (normalised to psycopg 3)."""
-    return create_engine(normalise_url(url), pool_pre_ping=True, **kwargs)
+    """Create an engine for ``url`` (normalised to psycopg 3).
+
+    JIT compilation is turned off for our connections: every query we send is short, and
+    PostgreSQL's JIT spent ~25 ms compiling each dense vector tile (bench/README.md).
+    """
+    connect_args = {"options": "-c jit=off"}
+    return create_engine(
+        normalise_url(url), pool_pre_ping=True, connect_args=connect_args, **kwargs
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

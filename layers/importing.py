@@ -416,7 +416,7 @@ def _convert_values(
                 value = None
             converted.append(value)
         out[f.name] = converted
-    _check_rules(spec, out, columns, problems)
+    _check_rules(out, columns, problems)
     return out
 
 
@@ -500,7 +500,6 @@ def _choice(value: str, f: Field) -> str:
 
 
 def _check_rules(
-    spec: Layer,
     values: dict[str, list[Any]],
     columns: dict[str, str],
     problems: list[tuple[Loc, str, str]],
@@ -510,10 +509,10 @@ def _check_rules(
         ("party_members", "residents", "党员数不能多于常住人口"),
         ("mobile_party_members", "party_members", "流动党员数不能多于党员数"),
         ("floating_residents", "residents", "流动人口不能多于常住人口"),
-        ("registered_residents", "residents", "户籍人口不能多于常住人口"),
     ]
-    if spec.name == "compounds":
-        rules.append(("households", "residents", "户数不能多于常住人口"))
+    # Not rules: households <= residents (户数 counts flats and 入住率 the share occupied, so a
+    # half-empty estate rightly has fewer residents than households), and registered <=
+    # residents (people registered here often live elsewhere: 人户分离).
     for small, big, msg in rules:
         if small not in values or big not in values:
             continue

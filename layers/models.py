@@ -49,7 +49,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _checks(layer: str, *extra: str) -> tuple[Any, ...]:
+def _checks(layer: str, **rules: str) -> tuple[Any, ...]:
     """CHECK constraints for a layer: field bounds and choices from the schema, valid geometry."""
     out: list[Any] = [
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
@@ -65,7 +65,7 @@ def _checks(layer: str, *extra: str) -> tuple[Any, ...]:
         if f.choices:
             values = ", ".join(f"'{v}'" for v in f.choices)
             out.append(CheckConstraint(f"{f.name} IN ({values})", name=f"{f.name}_choice"))
-    out += [CheckConstraint(sql, name=f"rule_{i}") for i, sql in enumerate(extra)]
+    out += [CheckConstraint(sql, name=name) for name, sql in rules.items()]
     return tuple(out)
 
 
@@ -111,9 +111,8 @@ class Community(_Feature, Base):
         UniqueConstraint("code"),
         *_checks(
             "communities",
-            "party_members <= residents",
-            "registered_residents <= residents",
-            "floating_residents <= residents",
+            party_le_residents="party_members <= residents",
+            floating_le_residents="floating_residents <= residents",
         ),
     )
 
@@ -154,7 +153,7 @@ class Compound(_Scoped, Base):
     __tablename__ = "compounds"
     __table_args__ = (
         UniqueConstraint("community_id", "code"),
-        *_checks("compounds", "households IS NULL OR residents IS NULL OR households <= residents"),
+        *_checks("compounds"),
     )
 
     grid_id: Mapped[int | None] = _fk("grids")
@@ -192,9 +191,9 @@ class Building(_Scoped, Base):
         UniqueConstraint("community_id", "code"),
         *_checks(
             "buildings",
-            "party_members IS NULL OR residents IS NULL OR party_members <= residents",
-            "mobile_party_members <= coalesce(party_members, 0)",
-            "floating_residents IS NULL OR residents IS NULL OR floating_residents <= residents",
+            party_le_residents="party_members <= residents",
+            mobile_le_party="mobile_party_members <= coalesce(party_members, 0)",
+            floating_le_residents="floating_residents <= residents",
         ),
     )
 

@@ -319,12 +319,14 @@ def vector_tile(
     table = "walk_edges" if layer == "network" else LAYERS[layer].table
     sql = f"""
         WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env),
-        features AS (
+        features AS MATERIALIZED (
             SELECT t.id, {", ".join(props)},
                    ST_AsMVTGeom(ST_Transform(t.geom, 3857), b.env, 4096, 64, true) AS geom
             FROM {table} t, bounds b
             WHERE t.geom && ST_Transform(b.env, 4326){scope}
         )
+        -- MATERIALIZED: otherwise the planner pushes this filter into the scan and computes
+        -- ST_AsMVTGeom twice per row.
         SELECT ST_AsMVT(features.*, :layer, 4096, 'geom', 'id') FROM features
         WHERE geom IS NOT NULL
     """

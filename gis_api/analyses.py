@@ -1,0 +1,260 @@
+"""Glue between the store and the analyses, used by both the CLI and the routes.
+
+Reads one community's layers, projects them to its UTM zone, runs a pure analysis from
+:mod:`gis_api.analysis` and turns the result into tables and GeoJSON in WGS84. Nothing here
+writes to the database: scenarios change only what the analysis sees.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+import geopandas as gpd
+import shapely
+
+from gis_api.analysis import service_circle as sc
+from layers import crs as crsmod
+from layers.errors import GridmapError, NotFound
+from layers.queries import AnalysisInputs, analysis_inputs
+
+
+class AnalysisError(GridmapError):
+    """An analysis refused its inputs or options (the message says which and why)."""
+
+    type = "analysis_error"
+    status = 422
+
+
+@dataclass(frozen=True)
+class NewPoint:
+    """A service point a scenario adds (WGS84)."""
+
+    lon: float
+    lat: float
+    kind: str = "red_house"
+    name: str = "拟新增服务点"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What a scenario changes: gates closed or opened, points added or removed."""
+
+    close_gates: tuple[str, ...] = ()
+    open_gates: tuple[str, ...] = ()
+    add_points: tuple[NewPoint, ...] = ()
+    remove_points: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether the scenario changes nothing."""
+        return not (self.close_gates or self.open_gates or self.add_points or self.remove_points)
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A community's inputs in its metric CRS, ready for the analyses."""
+
+    inputs: AnalysisInputs
+    crs: Any
+    buildings: gpd.GeoDataFrame
+    points: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame | None
+    walled: gpd.GeoDataFrame
+    closed_gates: frozenset[str]
+    gates: tuple[str, ...] = field(default=())
+
+
+def project(session: Session, community: str) -> Projected:
+    """Read a community's layers and project them to its UTM zone."""
+    inputs = analysis_inputs(session, community)
+    if len(inputs.buildings) == 0:
+        msg = f"社区“{community}”还没有楼栋数据"
+        raise NotFound(msg, loc=("community",))
+    metric = crsmod.metric_crs(inputs.buildings.geometry)
+
+    def m(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return frame.rename_geometry("geometry").to_crs(metric)
+
+    edges = m(inputs.edges) if len(inputs.edges) else None
+    gate_rows = inputs.edges.dropna(subset=["gate"])
+    closed = frozenset(gate_rows.loc[~gate_rows["gate_open"].astype(bool), "gate"])
+    return Projected(
+        inputs=inputs,
+        crs=metric,
+        buildings=m(inputs.buildings),
+        points=m(inputs.points),
+        edges=edges,
+        walled=m(inputs.walled),
+        closed_gates=closed,
+        gates=tuple(sorted(set(gate_rows["gate"]))),
+    )
+
+
+def points_for(p: Projected, scenario: Scenario | None) -> gpd.GeoDataFrame:
+    """Return the service points a scenario leaves: stored ones, less removed, plus added."""
+    scenario = scenario or Scenario()
+    points = p.points
+    unknown = set(scenario.remove_points) - set(points["service_point_id"])
+    if unknown:
+        msg = f"没有这些服务点：{'、'.join(sorted(unknown))}"
+        raise NotFound(msg, loc=("body", "remove_points"))
+    points = points[~points["service_point_id"].isin(scenario.remove_points)]
+    if scenario.add_points:
+        added = gpd.GeoDataFrame(
+            {
+                "service_point_id": [f"新增{i + 1}" for i in range(len(scenario.add_points))],
+                "name": [a.name for a in scenario.add_points],
+                "kind": [a.kind for a in scenario.add_points],
+                "is_open": True,
+            },
+            geometry=[shapely.Point(a.lon, a.lat) for a in scenario.add_points],
+            crs="EPSG:4326",
+        ).to_crs(p.crs)
+        points = pd.concat([points, added], ignore_index=True)
+    return gpd.GeoDataFrame(points, geometry="geometry", crs=p.crs)
+
+
+def _closed_for(p: Projected, scenario: Scenario) -> frozenset[str]:
+    unknown = (set(scenario.close_gates) | set(scenario.open_gates)) - set(p.gates)
+    if unknown:
+        msg = f"路网中没有这些出入口：{'、'.join(sorted(unknown))}"
+        raise NotFound(msg, loc=("body", "gates"))
+    return (p.closed_gates | set(scenario.close_gates)) - set(scenario.open_gates)
+
+
+def coverage(
+    p: Projected,
+    *,
+    limit_m: float,
+    scenario: Scenario | None = None,
+    speed_m_per_min: float | None = None,
+    detour_factor: float = sc.DEFAULT_DETOUR_FACTOR,
+    with_areas: bool = True,
+) -> sc.Coverage:
+    """Compute the walking coverage of a community's buildings, under an optional scenario."""
+    scenario = scenario or Scenario()
+    try:
+        return sc.service_coverage(
+            p.buildings,
+            points_for(p, scenario),
+            p.edges,
+            walled=p.walled,
+            closed_gates=_closed_for(p, scenario),
+            limit_m=limit_m,
+            speed_m_per_min=speed_m_per_min or sc.WALK_SPEED_M_PER_MIN,
+            detour_factor=detour_factor,
+            with_areas=with_areas,
+        )
+    except ValueError as exc:
+        loc = getattr(exc, "loc", ())
+        raise AnalysisError(str(exc), loc=tuple(loc)) from exc
+
+
+def limit_m(*, metres: float | None, minutes: float | None, speed_m_per_min: float | None) -> float:
+    """Return the walking limit in metres from what the user gave (GB 50180-2018)."""
+    try:
+        return sc.limit_from(metres=metres, minutes=minutes, speed_m_per_min=speed_m_per_min)
+    except ValueError as exc:
+        raise AnalysisError(str(exc), loc=tuple(getattr(exc, "loc", ()))) from exc
+
+
+# --- results as tables and GeoJSON ------------------------------------------------------------
+
+
+def building_table(p: Projected, cov: sc.Coverage) -> gpd.GeoDataFrame:
+    """Every building with its nearest open service point, walking metres and coverage (WGS84)."""
+    b = p.buildings
+    out = gpd.GeoDataFrame(
+        {
+            "building_id": b["building_id"].to_numpy(),
+            "name": b["name"].to_numpy(),
+            "compound": b["compound"].to_numpy(),
+            "grid": b["grid"].to_numpy(),
+            "households": b["households"].to_numpy(),
+            "residents": b["residents"].to_numpy(),
+            "nearest_service_point_id": cov.buildings["nearest_service_point_id"].to_numpy(),
+            "walk_m": np.round(cov.buildings["walk_m"].to_numpy(dtype=float), 1),
+            "walk_min": np.round(cov.buildings["walk_min"].to_numpy(dtype=float), 1),
+            "covered": cov.buildings["covered"].to_numpy(dtype=bool),
+        },
+        geometry=b.geometry.to_numpy(),
+        crs=p.crs,
+    )
+    return out.to_crs("EPSG:4326")
+
+
+def summaries(
+    p: Projected, cov: sc.Coverage, scenario: Scenario | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Coverage per community, grid and compound, as JSON-ready records."""
+    buildings = p.buildings.assign(community=p.inputs.community)
+    points = points_for(p, scenario)
+    out = {}
+    for by in ("community", "grid", "compound"):
+        table = sc.summarize(cov, buildings, points, by=by)
+        out[by] = _records(table)
+    return out
+
+
+def uncovered_list(p: Projected, cov: sc.Coverage) -> list[dict[str, Any]]:
+    """List the uncovered buildings, nearest to the circle's edge first."""
+    table = sc.uncovered(cov, p.buildings)
+    return _records(pd.DataFrame(table.drop(columns=table.geometry.name, errors="ignore")))
+
+
+def areas_geojson(cov: sc.Coverage) -> dict[str, Any]:
+    """Each open point's service area as GeoJSON (WGS84)."""
+    if cov.areas is None or len(cov.areas) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    areas = cov.areas.to_crs("EPSG:4326")
+    return dict(json.loads(areas.to_json(na="null", drop_id=True)))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, np.generic):
+            return clean(v.item())
+        return v
+
+    return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def diff_record(p: Projected, before: sc.Coverage, after: sc.Coverage) -> dict[str, Any]:
+    """Who gains and who loses coverage in a scenario."""
+    d = sc.compare(before, after, p.buildings)
+    return {
+        "gained": list(d.gained),
+        "lost": list(d.lost),
+        "households_gained": d.households_gained,
+        "households_lost": d.households_lost,
+        "residents_gained": d.residents_gained,
+        "residents_lost": d.residents_lost,
+        "households_net": d.households_net,
+        "residents_net": d.residents_net,
+    }
+
+
+def scenario_from(
+    *,
+    close_gates: Sequence[str] = (),
+    open_gates: Sequence[str] = (),
+    add_points: Sequence[dict[str, Any]] = (),
+    remove_points: Sequence[str] = (),
+) -> Scenario:
+    """Build a scenario from plain values (request bodies, CLI options)."""
+    return Scenario(
+        close_gates=tuple(close_gates),
+        open_gates=tuple(open_gates),
+        add_points=tuple(NewPoint(**a) for a in add_points),
+        remove_points=tuple(remove_points),
+    )

@@ -1,0 +1,94 @@
+"""Analysis endpoints: the 15-minute service circle and its scenarios."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from gis_api import analyses
+from gis_api.deps import SessionDep
+
+router = APIRouter(prefix="/api/analysis", tags=["分析 analysis"])
+
+Metres = Annotated[float | None, Query(gt=0, description="步行距离上限（米），默认 1000")]
+Minutes = Annotated[float | None, Query(gt=0, description="或：步行分钟数（15/10/5 按国标）")]
+Speed = Annotated[float | None, Query(gt=0, description="步行速度（米/分钟）")]
+
+
+def _circle(
+    p: analyses.Projected, cov: Any, scenario: analyses.Scenario | None = None
+) -> dict[str, Any]:
+    buildings = analyses.building_table(p, cov)
+    return {
+        "community": p.inputs.community,
+        "limit_m": cov.limit_m,
+        "speed_m_per_min": cov.speed_m_per_min,
+        "approximate": cov.approximate,
+        "summary": analyses.summaries(p, cov, scenario),
+        "uncovered": analyses.uncovered_list(p, cov),
+        "buildings": json.loads(buildings.to_json(na="null", drop_id=True)),
+        "areas": analyses.areas_geojson(cov),
+        "closed_gates": sorted(p.closed_gates),
+    }
+
+
+@router.get("/service-circle", summary="15 分钟服务圈：每栋楼的步行距离、覆盖情况与服务范围")
+def service_circle(
+    session: SessionDep,
+    community: Annotated[str, Query(description="社区编号")],
+    metres: Metres = None,
+    minutes: Minutes = None,
+    speed: Speed = None,
+) -> dict[str, Any]:
+    """Walk every building to its nearest open service point on the network (gates included)."""
+    limit = analyses.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
+    p = analyses.project(session, community)
+    return _circle(p, analyses.coverage(p, limit_m=limit, speed_m_per_min=speed))
+
+
+class NewPointIn(BaseModel):
+    """A service point to add in a scenario."""
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    kind: str = "red_house"
+    name: str = "拟新增服务点"
+
+
+class ScenarioIn(BaseModel):
+    """A what-if: close or open gates, add or remove service points. Nothing is stored."""
+
+    community: str
+    metres: float | None = Field(default=None, gt=0)
+    minutes: float | None = Field(default=None, gt=0)
+    speed: float | None = Field(default=None, gt=0)
+    close_gates: list[str] = Field(default_factory=list)
+    open_gates: list[str] = Field(default_factory=list)
+    add_points: list[NewPointIn] = Field(default_factory=list, max_length=50)
+    remove_points: list[str] = Field(default_factory=list)
+
+
+@router.post(
+    "/service-circle/scenario", summary="情景分析：关闭/开放出入口、增减服务点后的覆盖变化"
+)
+def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
+    """Coverage before and after the scenario, and who gains or loses (nothing is saved)."""
+    limit = analyses.limit_m(metres=body.metres, minutes=body.minutes, speed_m_per_min=body.speed)
+    p = analyses.project(session, body.community)
+    what = analyses.scenario_from(
+        close_gates=body.close_gates,
+        open_gates=body.open_gates,
+        add_points=[a.model_dump() for a in body.add_points],
+        remove_points=body.remove_points,
+    )
+    speed = body.speed
+    before = analyses.coverage(p, limit_m=limit, with_areas=False, speed_m_per_min=speed)
+    after = analyses.coverage(p, limit_m=limit, scenario=what, speed_m_per_min=speed)
+    return {
+        "before": analyses.summaries(p, before)["community"],
+        "after": _circle(p, after, what),
+        "diff": analyses.diff_record(p, before, after),
+    }

@@ -1,0 +1,150 @@
+"""The service circle through the API and the CLI, on the hand-drawn community.
+
+Walking metres are worked out by hand from tests/factories.py (local metres; a building walks
+from its centre to the nearest path on its side of the wall, the access leg counts):
+
+- SP1 (500, 40) joins the main road y = 50 at (500, 50): 10 m.
+- B1, centre (170, 160), inside walled C1, joins lane x = 250 at (250, 160): 80 m; then
+  down through open gate M1 to (250, 50) 110 m and east to (500, 50) 250 m: 80+110+250+10 = 450.
+- B2, centre (320, 310), joins the inner lane y = 250 at (320, 250): 60 m; west 70 m, down
+  200 m, east 250 m: 60+70+200+250+10 = 590.
+- B3, centre (620, 610), outside any compound, joins the road end (450, 400): 270.19 m;
+  down 350 m, east 50 m: 270.19+350+50+10 = 680.19.
+- With M1 closed and M2 opened, B1 goes up 90 m, east 200 m through M2, down the road 200 m,
+  east 50 m: 80+90+200+200+50+10 = 630.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import geopandas as gpd
+
+from gis_api.app import create_app
+from gis_api.settings import Settings, get_settings
+from layers import db
+from layers.walkways import import_ways
+from tests import factories
+from tests.cli.test_cli import gridmap
+
+B3 = 270.1851 + 350 + 50 + 10  # sqrt(170² + 210²) = 270.185...
+
+
+@pytest.fixture
+def net_db(api_db: str) -> str:
+    engine = db.make_engine(api_db)
+    try:
+        with db.session_scope(engine) as session:
+            ways = gpd.GeoDataFrame(factories.network_lines(), crs="EPSG:4326")
+            import_ways(session, ways, community="T1")
+    finally:
+        engine.dispose()
+    return api_db
+
+
+@pytest.fixture
+def net_client(net_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=net_db))) as c:
+        yield c
+
+
+def walks(body: dict) -> dict[str, float | None]:
+    return {
+        f["properties"]["building_id"]: f["properties"]["walk_m"]
+        for f in body["buildings"]["features"]
+    }
+
+
+def test_walking_metres_by_hand(net_client: TestClient) -> None:
+    body = net_client.get("/api/analysis/service-circle?community=T1").json()
+    assert body["approximate"] is False
+    assert body["closed_gates"] == ["C1-M2"]  # stored as closed
+    w = walks(body)
+    assert w["B1"] == pytest.approx(450, abs=0.2)
+    assert w["B2"] == pytest.approx(590, abs=0.2)
+    assert w["B3"] == pytest.approx(B3, abs=0.2)
+    community = body["summary"]["community"][0]
+    assert community["households_covered"] == 120
+    assert body["areas"]["features"][0]["properties"]["service_point_id"] == "SP1"
+
+
+def test_minutes_follow_the_national_standard(net_client: TestClient) -> None:
+    body = net_client.get("/api/analysis/service-circle?community=T1&minutes=10").json()
+    assert body["limit_m"] == 500  # GB 50180-2018: the 10-minute circle is 500 m
+    covered = {
+        f["properties"]["building_id"]: f["properties"]["covered"]
+        for f in body["buildings"]["features"]
+    }
+    assert covered == {"B1": True, "B2": False, "B3": False}
+    assert [u["building_id"] for u in body["uncovered"]] == ["B2", "B3"]  # nearest edge first
+
+
+def test_gate_scenarios(net_client: TestClient) -> None:
+    shut = net_client.post(
+        "/api/analysis/service-circle/scenario",
+        json={"community": "T1", "close_gates": ["C1-M1"]},
+    ).json()
+    assert sorted(shut["diff"]["lost"]) == ["B1", "B2"]
+    assert shut["diff"]["households_lost"] == 100
+    assert walks(shut["after"])["B1"] is None  # sealed in: unreachable
+    swap = net_client.post(
+        "/api/analysis/service-circle/scenario",
+        json={"community": "T1", "close_gates": ["C1-M1"], "open_gates": ["C1-M2"]},
+    ).json()
+    assert walks(swap["after"])["B1"] == pytest.approx(630, abs=0.2)  # the "big loop"
+    assert swap["diff"]["lost"] == []
+
+
+def test_adding_a_point(net_client: TestClient) -> None:
+    p = factories.frame([{"geometry": factories.shapely.Point(450, 420)}]).geometry[0]
+    body = net_client.post(
+        "/api/analysis/service-circle/scenario",
+        json={"community": "T1", "metres": 600, "add_points": [{"lon": p.x, "lat": p.y}]},
+    ).json()
+    assert body["diff"]["gained"] == ["B3"]
+    assert walks(body["after"])["B3"] == pytest.approx(270.1851 + 20, abs=0.2)
+    # Nothing was stored: the plain circle is as before.
+    again = net_client.get("/api/analysis/service-circle?community=T1&metres=600").json()
+    assert walks(again)["B3"] == pytest.approx(B3, abs=0.2)
+
+
+def test_bad_requests(net_client: TestClient) -> None:
+    r = net_client.get("/api/analysis/service-circle?community=T1&metres=500&minutes=10")
+    assert r.status_code == 422 and "只能给出一个" in r.json()["detail"][0]["msg"]
+    r = net_client.post(
+        "/api/analysis/service-circle/scenario",
+        json={"community": "T1", "close_gates": ["NOPE"]},
+    )
+    assert r.status_code == 404 and "NOPE" in r.json()["detail"][0]["msg"]
+    assert net_client.get("/api/analysis/service-circle?community=ZZ").status_code == 404
+
+
+def test_without_network_it_is_approximate(client: TestClient) -> None:
+    body = client.get("/api/analysis/service-circle?community=T1").json()
+    assert body["approximate"] is True
+    # straight line B1 centre (170, 160) -> SP1 (500, 40), times the detour factor 1.3
+    assert walks(body)["B1"] == pytest.approx(1.3 * math.hypot(330, 120), abs=0.2)
+
+
+def test_cli_writes_every_building(
+    net_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", net_db)
+    get_settings.cache_clear()
+    out = tmp_path / "circle.geojson"
+    try:
+        code, output = gridmap("analyze", "service-circle", "--community", "T1", "--out", str(out))
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, output
+    assert "覆盖楼栋 3/3" in output
+    frame = gpd.read_file(out)
+    assert set(frame.columns) >= {"building_id", "nearest_service_point_id", "walk_m", "covered"}
+    row = frame.set_index("building_id").loc["B2"]
+    assert row["nearest_service_point_id"] == "SP1"
+    assert row["walk_m"] == pytest.approx(590, abs=0.2)
