@@ -50,7 +50,12 @@ def features_router() -> OGCFeaturesFactory:
 async def open_catalog(app: FastAPI, url: str) -> None:
     """Open tipg's connection pool on ``url`` and register our tables as collections."""
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    await connect_to_db(app, schemas=["public"], settings=PostgresSettings(database_url=dsn))
+    await connect_to_db(
+        app,
+        schemas=["public"],
+        settings=PostgresSettings(database_url=dsn),
+        server_settings={"jit": "off"},
+    )
     await register_collection_catalog(
         app,
         db_settings=DatabaseSettings(
