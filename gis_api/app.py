@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(layer_routes.router)
     app.include_router(tiles.router)
     app.include_router(stats.router)
+    app.include_router(stats.health_router)
     app.include_router(analysis.router)
     app.include_router(pages.router)
 

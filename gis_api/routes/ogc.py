@@ -71,7 +71,10 @@ async def open_catalog(app: FastAPI, url: str) -> None:
         if collection.table not in COLLECTIONS:
             continue  # PostGIS's own functions live in public too
         name, title = COLLECTIONS[collection.table]
-        renamed[name] = collection.model_copy(update={"id": name, "title": title})
+        # tipg's collection list shows ids as titles; the description carries the name too.
+        renamed[name] = collection.model_copy(
+            update={"id": name, "title": title, "description": f"{title}（{name}）"}
+        )
     app.state.collection_catalog = Catalog(
         collections=renamed, last_updated=datetime.datetime.now(tz=datetime.UTC)
     )

@@ -5,11 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy import text
 
 from gis_api.deps import SessionDep
 from layers.queries import search, summary, summary_at
+from layers.schema import LAYERS
 
 router = APIRouter(prefix="/api", tags=["统计与搜索 stats"])
+health_router = APIRouter(tags=["统计与搜索 stats"])
+
+
+@health_router.get("/health", summary="服务与数据库状态")
+def health(session: SessionDep) -> dict[str, Any]:
+    """Answer whether the database is reachable, with PostGIS version and feature counts."""
+    postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
+    counts = {
+        name: int(session.execute(text(f"SELECT count(*) FROM {layer.table}")).scalar_one())
+        for name, layer in LAYERS.items()
+    }
+    return {"status": "ok", "postgis": postgis, "counts": counts}
 
 
 @router.get("/stats/communities/{code}", summary="社区汇总数据")

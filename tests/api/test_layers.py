@@ -23,6 +23,12 @@ def engine_(api_db: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def test_health(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["postgis"].startswith("3")
+    assert body["counts"]["buildings"] == 3
+
+
 def test_layer_list(client: TestClient) -> None:
     layers = {item["id"]: item for item in client.get("/api/layers").json()}
     assert layers["buildings"]["title"] == "楼栋"

@@ -12,6 +12,8 @@ def test_owslib_reads_collections(live_url: str) -> None:
     ids = {c["id"] for c in api.collections()["collections"]}
     assert {"buildings", "compounds", "grids", "service_points", "network"} <= ids
     assert api.collection("buildings")["title"] == "楼栋"
+    listed = {c["id"]: c for c in api.collections()["collections"]}
+    assert listed["buildings"]["description"] == "楼栋（buildings）"
     items = api.collection_items("buildings", limit=10)
     codes = sorted(f["properties"]["code"] for f in items["features"])
     assert codes == ["B1", "B2", "B3"]
