@@ -200,7 +200,7 @@ def summaries(
     out = {}
     for by in ("community", "grid", "compound"):
         table = sc.summarize(cov, buildings, points, by=by)
-        out[by] = _records(table)
+        out[by] = _records(table.reset_index())  # the grid / compound code is the index
     return out
 
 

@@ -1,4 +1,4 @@
-"""The officer map's custom folium elements: one small class per control or layer kind.
+"""The web map's custom folium elements: one small class per control or layer kind.
 
 Each class pairs a Jinja template in ``web_map/templates/`` with its script in
 ``web_map/static/gridmap/`` (the structure of folium's plugins, e.g. ``Fullscreen``). Templates
@@ -165,7 +165,11 @@ def _js_object(names: Mapping[str, str]) -> str:
 
 
 class TopBar(_Assets, MacroElement):
-    """The page header: product name, page title and the community selector."""
+    """The page header: product name, page title, links to the other pages, community selector.
+
+    ``links`` are ``{"label", "url", "icon"}`` mappings; each keeps the community in its URL,
+    and the header's script keeps the basemap in step with the one shown.
+    """
 
     _template = _template("top_bar.html.j2")
     js = ("topbar.js",)
@@ -180,10 +184,12 @@ class TopBar(_Assets, MacroElement):
         communities: Sequence[tuple[str, str]],
         current: str,
         page_url: str,
+        links: Sequence[Mapping[str, str]] = (),
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "TopBar"
+        self.links = [dict(link) for link in links]
         self.brand = brand
         self.title = title
         self.select_label = select_label
@@ -237,7 +243,10 @@ class Legend(_Assets, MacroElement):
     """The legend: building classes of each shading (the one in force shown), and symbols.
 
     Every scheme's classes are rendered, the others hidden, so switching shows another section
-    and the legend always matches the buildings; then boundaries, service points and gates.
+    and the legend always matches the buildings; then boundaries, service points and gates (each
+    left out when empty), then any ``extra`` sections: ``{"title", "items": [{"label",
+    "swatch", "style", "icon"}], "note"}``, where ``swatch`` is the CSS class of the item's
+    sample. ``css_class`` is added to the legend's own, for a page's styles.
     """
 
     _template = _template("legend.html.j2")
@@ -253,11 +262,15 @@ class Legend(_Assets, MacroElement):
         service_kinds: Mapping[str, Mapping[str, str]],
         gates: Sequence[Mapping[str, str]],
         labels: Mapping[str, str],
+        extra: Sequence[Mapping[str, Any]] = (),
+        css_class: str = "",
         position: str = "bottomleft",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
+        self.extra = [dict(section) for section in extra]
+        self.css_class = css_class
         self.title = title
         self.schemes = {k: dict(v) for k, v in schemes.items()}
         self.initial = initial
@@ -303,4 +316,57 @@ class Loading(_Assets, MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Loading"
         self.text = text
+        self._use_assets(static_url)
+
+
+class CircleLayer(_Assets, Layer):
+    """One overlay of the service circle page, drawn from the analysis (``/api/analysis``).
+
+    ``part`` is ``areas`` (service areas), ``buildings`` (walking distance, uncovered marked,
+    gains and losses), ``service_points`` or ``gates``; the page's script fills it.
+    """
+
+    _template = _template("circle_layer.html.j2")
+    js = ("layers.js", "circle.js")
+    css = ("circle.css",)
+
+    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "CircleLayer"
+        self.part = part
+        self._use_assets(static_url)
+
+
+class CirclePanel(_Assets, MacroElement):
+    """The service circle's panel: the limit, coverage figures, uncovered buildings, scenarios.
+
+    ``life_circles`` are ``{"minutes", "metres"}`` mappings (GB 50180-2018), ``add_kinds`` the
+    kinds a proposed service point may be, as ``(kind, label)``.
+    """
+
+    _template = _template("circle_panel.html.j2")
+    js = ("circle.js", "circle_panel.js")
+    css = ("circle.css",)
+
+    def __init__(
+        self,
+        *,
+        community_name: str,
+        labels: Mapping[str, str],
+        life_circles: Sequence[Mapping[str, Any]],
+        service_kinds: Mapping[str, Mapping[str, str]],
+        add_kinds: Sequence[tuple[str, str]],
+        custom_range_m: tuple[int, int],
+        position: str = "topright",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CirclePanel"
+        self.community_name = community_name
+        self.labels = dict(labels)
+        self.life_circles = [dict(c) for c in life_circles]
+        self.service_kinds = {k: dict(v) for k, v in service_kinds.items()}
+        self.add_kinds = list(add_kinds)
+        self.custom_range_m = custom_range_m
+        self.position = position
         self._use_assets(static_url)

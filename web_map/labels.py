@@ -141,3 +141,116 @@ UI: Final = {
 CLASS_BELOW: Final = "{hi}{unit}以下"
 CLASS_RANGE: Final = "{lo}–{hi}{unit}"
 CLASS_ABOVE: Final = "{lo}{unit}及以上"
+
+# --- links between the pages ------------------------------------------------------------------
+
+#: The header's links to the other pages.
+NAV: Final = {"officer": "网格员工作地图", "service_circle": "15分钟党群服务圈"}
+
+# --- the 15-minute service circle page --------------------------------------------------------
+
+CIRCLE_TITLE: Final = "15分钟党群服务圈"
+
+#: Overlay names of the service circle page, as the layer control shows them.
+CIRCLE_LAYER_NAMES: Final = {
+    "areas": "服务范围（步行可达街道）",
+    "buildings": "楼栋（按步行距离着色）",
+    "service_points": "服务点",
+    "gates": "小区出入口",
+}
+
+#: Legend and class labels of walking distance (GB 50180-2018 life circles).
+WALK_TITLE: Final = "到最近服务点的步行距离"
+WALK_CLASS_FIRST: Final = "{minutes} 分钟内（≤{metres} 米）"
+WALK_CLASS: Final = "{lo_min}–{hi_min} 分钟（{lo}–{hi} 米）"
+WALK_CLASS_LAST: Final = "{minutes} 分钟以上（>{metres} 米）"
+UNREACHABLE: Final = "不可达（路网不通）"
+LIFE_CIRCLE_BUTTON: Final = "{minutes} 分钟"
+LIFE_CIRCLE_METRES: Final = "{metres} 米"
+
+#: Strings of the service circle page's scripts, panel and legend (merged over ``UI``).
+CIRCLE_UI: Final = {
+    # panel head and limit control
+    "circle_kicker": "15分钟党群服务圈",
+    "circle_limit_label": "步行范围（GB 50180-2018 生活圈）",
+    "circle_limit_now": "步行 {metres} 米 · 约 {minutes} 分钟",
+    "circle_limit_custom_now": "自定义：步行 {metres} 米 · 约 {minutes} 分钟",
+    "circle_custom": "自定义",
+    "circle_custom_placeholder": "米",
+    "circle_custom_apply": "应用",
+    "circle_custom_invalid": "请输入 {lo}–{hi} 米之间的步行距离",
+    "circle_approximate": "无步行路网，按直线距离×1.3 估算",
+    # figures
+    "circle_coverage": "服务圈覆盖",
+    "circle_state_base": "现状",
+    "circle_state_scenario": "情景结果",
+    "circle_households_covered": "覆盖户数",
+    "circle_residents_covered": "覆盖人口",
+    "circle_of_total": "共 {total}",
+    "circle_tab_kinds": "按服务点类型",
+    "circle_tab_uncovered": "未覆盖楼栋",
+    "circle_tab_scenario": "情景推演",
+    "circle_kinds_hint": "各类服务点分别统计，同一户可在多类服务点范围内",
+    "circle_uncovered_hint": "按超出距离由近到远排列，点击定位",
+    "circle_uncovered_none": "全部楼栋均在服务圈内",
+    "circle_gap": "超出 {metres} 米",
+    "circle_unreachable": "不可达",
+    # scenario
+    "circle_scenario_hint": "点击地图上的出入口切换开/关，点击服务点移除或恢复；也可新增服务点。",
+    "circle_add_point": "新增服务点",
+    "circle_add_hint": "在地图上点击新服务点的位置",
+    "circle_add_kind": "类型",
+    "circle_new_point_name": "拟新增{kind}{n}",
+    "circle_run": "计算",
+    "circle_running": "计算中…",
+    "circle_reset": "重置",
+    "circle_not_saved": "情景推演只在本页计算，不会保存，也不改动任何数据",
+    "circle_no_changes": "尚未设置任何变化",
+    "circle_change_close": "关闭出入口",
+    "circle_change_open": "开放出入口",
+    "circle_change_add": "新增服务点",
+    "circle_change_remove": "移除服务点",
+    "circle_undo": "撤销",
+    "circle_too_many_points": "一次最多新增 {n} 个服务点",
+    "circle_result": "计算结果",
+    "circle_before": "现状",
+    "circle_after": "情景",
+    "circle_delta": "百分点",
+    "circle_stale": "情景已修改，请重新计算",
+    "circle_gained": "新增覆盖",
+    "circle_lost": "失去覆盖",
+    "circle_none_changed": "覆盖情况没有变化",
+    "circle_counts": "{buildings} 栋 · {households} 户 · {residents} 人",
+    "circle_share_households": "户数覆盖率",
+    "circle_share_residents": "人口覆盖率",
+    # popups
+    "circle_nearest_point": "最近服务点",
+    "circle_walk_m": "步行距离（米）",
+    "circle_walk_min": "步行时间（分钟）",
+    "circle_covered": "是否覆盖",
+    "circle_yes_covered": "已覆盖",
+    "circle_not_covered": "未覆盖",
+    "circle_scenario_change": "情景变化",
+    "circle_state_now": "现状",
+    "circle_state_in_scenario": "情景中",
+    "circle_removed": "已移除",
+    "circle_kept": "保留",
+    "circle_proposed": "拟新增",
+    "circle_click_again": "再次点击可恢复",
+    "circle_gate_no_network": "无步行路网，按直线距离估算：出入口开关不影响结果",
+    "circle_area_street_m": "可达街道 {km} 公里",
+    "circle_failed": "服务圈计算",
+}
+
+#: Legend entries of coverage and of the scenario's symbols.
+CIRCLE_LEGEND: Final = {
+    "coverage": "覆盖与情景",
+    "uncovered": "服务圈外的楼栋",
+    "gained": "情景中新增覆盖",
+    "lost": "情景中失去覆盖",
+    "proposed": "拟新增服务点",
+    "removed": "情景中移除的服务点",
+    "changed_gate": "情景中改变的出入口",
+    "areas": "服务范围（按服务点类型）",
+    "note": "分级按国标生活圈的步行距离；步行时间按每分钟 {speed} 米估算",
+}

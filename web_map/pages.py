@@ -1,7 +1,11 @@
-"""The grid officer's web map: a folium page built from plain data, no database in sight.
+"""The web map's pages: folium pages built from plain data, no database in sight.
 
-The page draws one community: its boundary, grids, compounds, gates and service points as
-GeoJSON from ``/api/layers/{layer}``, and its buildings as vector tiles from
+:func:`officer_map` is the grid officer's map; :func:`service_circle_map` the 15-minute
+service circle (15分钟党群服务圈) with its what-if scenarios. Both share the header, basemaps,
+legend, loading badge and scripts.
+
+The officer's page draws one community: its boundary, grids, compounds, gates and service
+points as GeoJSON from ``/api/layers/{layer}``, and its buildings as vector tiles from
 ``/tiles/buildings/{z}/{x}/{y}.pbf`` (a city of 50,000 buildings stays responsive). Its side
 panel reads ``/api/stats/at`` and its search box ``/api/search``. Every script, style and font
 comes from ``static_url`` (``web_map/static/``): neither CI nor an intranet reaches a CDN. The
@@ -23,6 +27,8 @@ from web_map.elements import (
     ApiLayer,
     Basemap,
     BuildingTiles,
+    CircleLayer,
+    CirclePanel,
     Core,
     LayerSwitcher,
     Legend,
@@ -40,6 +46,8 @@ ShadingName = Literal["households", "occupancy"]
 
 #: Width the side panel takes from the map's right edge, so the community is not hidden.
 PANEL_WIDTH_PX = 340
+#: Width the service circle page's legend takes from the left edge (it is open, and wide).
+LEGEND_WIDTH_PX = 290
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,15 @@ class CommunityChoice:
 
     code: str
     name: str
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A link in the header to another page (its URL keeps the community and basemap)."""
+
+    label: str
+    url: str
+    icon: str = "fa-map"
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,8 @@ class OfficerMapData:
         Tianditu key; without one, Tianditu is not offered.
     shading
         How buildings are shaded first: by ``households`` or by ``occupancy``.
+    links
+        Links in the header to the other pages.
     """
 
     community_code: str
@@ -87,6 +106,49 @@ class OfficerMapData:
     page_url: str = "/map"
     tianditu_token: str | None = None
     shading: ShadingName = "households"
+    links: tuple[PageLink, ...] = ()
+
+
+#: GB 50180-2018 life circles as (walking minutes, walking metres): 5 -> 300, 10 -> 500,
+#: 15 -> 1000. The route passes the analysis's own table; this default is the same standard.
+GB50180_LIFE_CIRCLES: Final[tuple[tuple[int, float], ...]] = ((5, 300.0), (10, 500.0), (15, 1000.0))
+#: The custom walking limit the service circle page accepts, in metres.
+CUSTOM_LIMIT_RANGE_M: Final = (50, 5000)
+
+
+@dataclass(frozen=True)
+class ServiceCircleMapData:
+    """Everything the 15-minute service circle page needs, as plain values.
+
+    Attributes
+    ----------
+    community_code, community_name, bounds, communities, basemap, static_url, api_root,
+    tianditu_token, links
+        As for :class:`OfficerMapData`.
+    page_url
+        URL of this page, for the community selector.
+    life_circles
+        ``(minutes, metres)`` of the life circles the limit control offers (GB 50180-2018);
+        they also split the buildings' walking-distance classes.
+    minutes
+        The life circle shown first (one of ``life_circles``).
+    speed_m_per_min
+        The walking speed the analysis turns metres into minutes with (for the legend).
+    """
+
+    community_code: str
+    community_name: str
+    bounds: tuple[float, float, float, float]
+    communities: tuple[CommunityChoice, ...] = field(default=())
+    basemap: BasemapName = "osm"
+    static_url: str = "/static"
+    api_root: str = ""
+    page_url: str = "/map/service-circle"
+    tianditu_token: str | None = None
+    links: tuple[PageLink, ...] = ()
+    life_circles: tuple[tuple[int, float], ...] = GB50180_LIFE_CIRCLES
+    minutes: int = 15
+    speed_m_per_min: float = 1000 / 15
 
 
 @dataclass(frozen=True)
@@ -125,6 +187,14 @@ SERVICE_STYLE: Final[dict[str, tuple[str, str]]] = {
     "other": ("#6f8593", "fa-circle-info"),
 }
 VENUE_COLOR = "#8e24aa"
+
+#: Buildings by walking metres to the nearest open service point, one class per life circle
+#: and one beyond: blues within reach (darker is nearer), orange beyond the largest circle.
+#: Greens and reds are kept for the scenario's gains and losses.
+WALK_COLORS: Final = ("#0b4f9c", "#3a89c9", "#9fcae6", "#f59e42")
+UNREACHABLE_COLOR = "#5f5f66"
+#: Kinds a proposed service point may be, red houses first (the usual proposal).
+ADD_KINDS: Final = ("red_house", "activity_room", "sub_centre", "centre", "other")
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 AMAP_TILES = (
@@ -232,8 +302,8 @@ def _basemap_specs(token: str | None) -> dict[str, dict[str, Any]]:
     return specs
 
 
-def page_config(data: OfficerMapData) -> dict[str, Any]:
-    """Return the configuration the page's scripts start from (all their strings included)."""
+def _common_config(data: OfficerMapData | ServiceCircleMapData) -> dict[str, Any]:
+    """Return the configuration every page's scripts share."""
     return {
         "community": data.community_code,
         "communityName": data.community_name,
@@ -241,9 +311,6 @@ def page_config(data: OfficerMapData) -> dict[str, Any]:
         "bounds": list(data.bounds),
         "basemap": data.basemap,
         "panelWidth": PANEL_WIDTH_PX,
-        "labels": {**labels.UI, "no_data": labels.NO_DATA},
-        "layerNames": dict(labels.LAYER_NAMES),
-        "shading": {"initial": data.shading, "schemes": _schemes()},
         "serviceKinds": _service_kinds(),
         "venueColor": VENUE_COLOR,
         "gateKinds": dict(labels.GATE_KINDS),
@@ -252,15 +319,22 @@ def page_config(data: OfficerMapData) -> dict[str, Any]:
     }
 
 
-def _validate(data: OfficerMapData) -> None:
+def page_config(data: OfficerMapData) -> dict[str, Any]:
+    """Return the configuration the page's scripts start from (all their strings included)."""
+    return {
+        **_common_config(data),
+        "labels": {**labels.UI, "no_data": labels.NO_DATA},
+        "layerNames": dict(labels.LAYER_NAMES),
+        "shading": {"initial": data.shading, "schemes": _schemes()},
+    }
+
+
+def _validate_common(data: OfficerMapData | ServiceCircleMapData) -> None:
     if data.basemap not in BASEMAPS:
         msg = f"basemap must be one of {BASEMAPS}, got {data.basemap!r}"
         raise ValueError(msg)
     if data.basemap == "tianditu" and not data.tianditu_token:
         msg = "basemap 'tianditu' needs a tianditu_token"
-        raise ValueError(msg)
-    if data.shading not in SHADINGS:
-        msg = f"shading must be one of {tuple(SHADINGS)}, got {data.shading!r}"
         raise ValueError(msg)
     x0, y0, x1, y1 = data.bounds
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
@@ -268,14 +342,20 @@ def _validate(data: OfficerMapData) -> None:
         raise ValueError(msg)
 
 
-def officer_map(data: OfficerMapData) -> str:
-    """Return the grid officer's map page for ``data`` as a complete HTML document."""
-    _validate(data)
-    static = data.static_url.rstrip("/")
-    community = quote(data.community_code, safe="")
-    x0, y0, x1, y1 = data.bounds
+def _validate(data: OfficerMapData) -> None:
+    _validate_common(data)
+    if data.shading not in SHADINGS:
+        msg = f"shading must be one of {tuple(SHADINGS)}, got {data.shading!r}"
+        raise ValueError(msg)
 
-    page = Page(title=f"{data.community_name} · {labels.TITLE}")
+
+def _map_page(
+    data: OfficerMapData | ServiceCircleMapData, *, title: str, config: dict[str, Any]
+) -> tuple[Page, folium.Map]:
+    """Build the page and its map: local assets, the shared script started, the basemaps."""
+    static = data.static_url.rstrip("/")
+    x0, y0, x1, y1 = data.bounds
+    page = Page(title=f"{data.community_name} · {title}")
     fmap = folium.Map(
         location=[(y0 + y1) / 2, (x0 + x1) / 2],
         zoom_start=15,
@@ -289,7 +369,7 @@ def officer_map(data: OfficerMapData) -> str:
     fmap.default_css = [(name, f"{static}/vendor/{path}") for name, path in VENDOR_CSS]
     page.add_child(fmap)
 
-    fmap.add_child(Core(page_config(data), static_url=static))
+    fmap.add_child(Core(config, static_url=static))
 
     for kind, spec in _basemap_specs(data.tianditu_token).items():
         fmap.add_child(
@@ -302,15 +382,44 @@ def officer_map(data: OfficerMapData) -> str:
                 static_url=static,
             )
         )
+    return page, fmap
+
+
+def _top_bar(data: OfficerMapData | ServiceCircleMapData, *, title: str) -> TopBar:
+    return TopBar(
+        brand=labels.BRAND,
+        title=title,
+        select_label=labels.COMMUNITY_SELECT,
+        note=labels.COORDINATES_NOTE,
+        communities=_choices(data),
+        current=data.community_code,
+        page_url=data.page_url,
+        links=[{"label": k.label, "url": k.url, "icon": k.icon} for k in data.links],
+        static_url=data.static_url.rstrip("/"),
+    )
+
+
+def _community_layer(
+    data: OfficerMapData | ServiceCircleMapData, layer: str, *, show: bool = True
+) -> ApiLayer:
+    return ApiLayer(
+        layer,
+        labels.LAYER_NAMES[layer],
+        params={"community": data.community_code, "limit": 10_000},
+        show=show,
+        static_url=data.static_url.rstrip("/"),
+    )
+
+
+def officer_map(data: OfficerMapData) -> str:
+    """Return the grid officer's map page for ``data`` as a complete HTML document."""
+    _validate(data)
+    static = data.static_url.rstrip("/")
+    community = quote(data.community_code, safe="")
+    page, fmap = _map_page(data, title=labels.TITLE, config=page_config(data))
 
     def api_layer(layer: str, *, show: bool = True) -> ApiLayer:
-        return ApiLayer(
-            layer,
-            labels.LAYER_NAMES[layer],
-            params={"community": data.community_code, "limit": 10_000},
-            show=show,
-            static_url=static,
-        )
+        return _community_layer(data, layer, show=show)
 
     fmap.add_child(api_layer("communities"))
     fmap.add_child(api_layer("grids"))
@@ -326,18 +435,7 @@ def officer_map(data: OfficerMapData) -> str:
     fmap.add_child(api_layer("service_points"))
     fmap.add_child(api_layer("candidate_venues", show=False))
 
-    fmap.add_child(
-        TopBar(
-            brand=labels.BRAND,
-            title=labels.TITLE,
-            select_label=labels.COMMUNITY_SELECT,
-            note=labels.COORDINATES_NOTE,
-            communities=_choices(data),
-            current=data.community_code,
-            page_url=data.page_url,
-            static_url=static,
-        )
-    )
+    fmap.add_child(_top_bar(data, title=labels.TITLE))
     fmap.add_child(
         SearchBox(
             placeholder=labels.UI["search_placeholder"],
@@ -386,7 +484,7 @@ def officer_map(data: OfficerMapData) -> str:
     return html
 
 
-def _choices(data: OfficerMapData) -> list[tuple[str, str]]:
+def _choices(data: OfficerMapData | ServiceCircleMapData) -> list[tuple[str, str]]:
     choices = [(c.code, c.name) for c in data.communities]
     if data.community_code not in {code for code, _ in choices}:
         choices.insert(0, (data.community_code, data.community_name))
@@ -415,3 +513,187 @@ def _panel_labels() -> dict[str, str]:
         "unknown",
     )
     return {key: labels.UI[key] for key in keys}
+
+
+# --- the 15-minute service circle ---------------------------------------------------------------
+
+
+def _metres(value: float) -> str:
+    return f"{value:.0f}"
+
+
+def walk_scheme(life_circles: Sequence[tuple[int, float]]) -> dict[str, Any]:
+    """Return the buildings' walking-distance classes: one per life circle and one beyond.
+
+    A building is in the first class whose upper bound its walking metres do not exceed, as
+    "covered" is ``walk_m <= limit_m``; buildings no open point reaches are ``nodata``.
+
+    >>> [c["label"] for c in walk_scheme(GB50180_LIFE_CIRCLES)["classes"]][1:3]
+    ['5–10 分钟（300–500 米）', '10–15 分钟（500–1000 米）']
+    """
+    circles = sorted(life_circles, key=lambda c: c[1])
+    if len(circles) + 1 > len(WALK_COLORS):
+        msg = f"at most {len(WALK_COLORS) - 1} life circles, got {len(circles)}"
+        raise ValueError(msg)
+    (m0, d0), (m_last, d_last) = circles[0], circles[-1]
+    texts = [labels.WALK_CLASS_FIRST.format(minutes=m0, metres=_metres(d0))]
+    texts += [
+        labels.WALK_CLASS.format(lo_min=a, hi_min=b, lo=_metres(lo), hi=_metres(hi))
+        for (a, lo), (b, hi) in pairwise(circles)
+    ]
+    texts.append(labels.WALK_CLASS_LAST.format(minutes=m_last, metres=_metres(d_last)))
+    colors = WALK_COLORS[len(WALK_COLORS) - len(texts) :]
+    return {
+        "property": "walk_m",
+        "breaks": [d for _, d in circles],
+        "colors": list(colors),
+        "nodata": UNREACHABLE_COLOR,
+        "title": labels.WALK_TITLE,
+        "classes": [{"color": c, "label": t} for c, t in zip(colors, texts, strict=True)],
+    }
+
+
+def _life_circles(data: ServiceCircleMapData) -> list[dict[str, Any]]:
+    return [
+        {
+            "minutes": minutes,
+            "metres": metres,
+            "button": labels.LIFE_CIRCLE_BUTTON.format(minutes=minutes),
+            "metres_label": labels.LIFE_CIRCLE_METRES.format(metres=_metres(metres)),
+        }
+        for minutes, metres in sorted(data.life_circles)
+    ]
+
+
+def _circle_labels() -> dict[str, str]:
+    return {**labels.UI, **labels.CIRCLE_UI, "no_data": labels.UNREACHABLE}
+
+
+def service_circle_config(data: ServiceCircleMapData) -> dict[str, Any]:
+    """Return the configuration the service circle page's scripts start from."""
+    return {
+        **_common_config(data),
+        "legendWidth": LEGEND_WIDTH_PX,
+        "labels": _circle_labels(),
+        "layerNames": {**labels.LAYER_NAMES, **labels.CIRCLE_LAYER_NAMES},
+        "shading": {"initial": "walk", "schemes": {"walk": walk_scheme(data.life_circles)}},
+        "circle": {
+            "lifeCircles": _life_circles(data),
+            "minutes": data.minutes,
+            "customRange": list(CUSTOM_LIMIT_RANGE_M),
+            "maxNewPoints": 50,
+        },
+    }
+
+
+def _validate_circle(data: ServiceCircleMapData) -> None:
+    _validate_common(data)
+    minutes = [m for m, _ in data.life_circles]
+    if not minutes or data.minutes not in minutes:
+        msg = f"minutes must be one of the life circles {minutes}, got {data.minutes!r}"
+        raise ValueError(msg)
+    walk_scheme(data.life_circles)
+
+
+def _circle_legend(data: ServiceCircleMapData, static: str) -> Legend:
+    kinds = _service_kinds()
+    t = labels.CIRCLE_LEGEND
+    red = SERVICE_STYLE["red_house"]
+    return Legend(
+        title=labels.UI["legend_title"],
+        schemes={"walk": walk_scheme(data.life_circles)},
+        initial="walk",
+        boundaries=[
+            {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
+            {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
+        ],
+        service_kinds={},
+        gates=[
+            {"kind": "open", "icon": "fa-door-open", "label": labels.UI["gate_open"]},
+            {"kind": "closed", "icon": "fa-door-closed", "label": labels.UI["gate_closed"]},
+        ],
+        labels={
+            "no_data": labels.UNREACHABLE,
+            "boundaries": labels.UI["legend_boundaries"],
+            "service_points": labels.UI["legend_service_points"],
+            "gates": labels.UI["legend_gates"],
+        },
+        extra=[
+            {
+                "title": t["areas"],
+                "items": [
+                    {
+                        "label": k["label"],
+                        "swatch": "gm-poi-pin gm-poi-pin-sm gm-sc-kind-swatch",
+                        "style": f"background:{k['color']};--gm-kind:{k['color']}",
+                        "icon": k["icon"],
+                    }
+                    for k in kinds.values()
+                ],
+            },
+            {
+                "title": t["coverage"],
+                "items": [
+                    {"label": t["uncovered"], "swatch": "gm-sc-swatch gm-sc-swatch-uncovered"},
+                    {"label": t["gained"], "swatch": "gm-sc-swatch gm-sc-swatch-gained"},
+                    {"label": t["lost"], "swatch": "gm-sc-swatch gm-sc-swatch-lost"},
+                    {
+                        "label": t["proposed"],
+                        "swatch": "gm-poi-pin gm-poi-pin-sm gm-sc-pin-proposed",
+                        "style": f"background:{red[0]}",
+                        "icon": red[1],
+                    },
+                    {
+                        "label": t["removed"],
+                        "swatch": "gm-poi-pin gm-poi-pin-sm gm-sc-pin-removed",
+                        "icon": "fa-xmark",
+                    },
+                    {
+                        "label": t["changed_gate"],
+                        "swatch": "gm-gate gm-gate-closed gm-sc-gate-changed",
+                        "icon": "fa-door-closed",
+                    },
+                ],
+                "note": t["note"].format(speed=f"{data.speed_m_per_min:.0f}"),
+            },
+        ],
+        css_class="gm-sc-legend",
+        static_url=static,
+    )
+
+
+def service_circle_map(data: ServiceCircleMapData) -> str:
+    """Return the 15-minute service circle page for ``data`` as a complete HTML document.
+
+    The page asks ``/api/analysis/service-circle`` for the community's coverage at the limit
+    chosen, and ``/api/analysis/service-circle/scenario`` for a what-if (gates closed or
+    opened, service points added or removed). Nothing it does is saved.
+    """
+    _validate_circle(data)
+    static = data.static_url.rstrip("/")
+    config = service_circle_config(data)
+    page, fmap = _map_page(data, title=labels.CIRCLE_TITLE, config=config)
+
+    fmap.add_child(_community_layer(data, "communities"))
+    fmap.add_child(_community_layer(data, "compounds"))
+    for part in ("areas", "buildings", "service_points", "gates"):
+        fmap.add_child(CircleLayer(part, labels.CIRCLE_LAYER_NAMES[part], static_url=static))
+
+    fmap.add_child(_top_bar(data, title=labels.CIRCLE_TITLE))
+    fmap.add_child(LayerSwitcher(position="topright", collapsed=True))
+    kinds = _service_kinds()
+    fmap.add_child(
+        CirclePanel(
+            community_name=data.community_name,
+            labels=_circle_labels(),
+            life_circles=_life_circles(data),
+            service_kinds=kinds,
+            add_kinds=[(k, kinds[k]["label"]) for k in ADD_KINDS],
+            custom_range_m=CUSTOM_LIMIT_RANGE_M,
+            static_url=static,
+        )
+    )
+    fmap.add_child(_circle_legend(data, static))
+    fmap.add_child(Loading(text=labels.UI["loading"], static_url=static))
+    html: str = page.render()
+    return html

@@ -1,36 +1,70 @@
-"""Web pages: the grid officer's map. Reads the store here, hands plain data to ``web_map``."""
+"""Web pages: the grid officer's map and the 15-minute service circle.
+
+Reads the store here and hands plain data to ``web_map``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import AfterValidator
+from sqlalchemy.orm import Session
 
 from gis_api.deps import SessionDep, SettingsDep
+from gis_api.settings import Settings
 from layers.errors import NotFound
 from layers.queries import read_layer
-from web_map.pages import CommunityChoice, OfficerMapData, officer_map
+from web_map import labels
+from web_map.pages import (
+    GB50180_LIFE_CIRCLES,
+    CommunityChoice,
+    OfficerMapData,
+    PageLink,
+    ServiceCircleMapData,
+    officer_map,
+    service_circle_map,
+)
 
 router = APIRouter(tags=["页面 pages"])
 
+LIFE_CIRCLE_MINUTES = frozenset(m for m, _ in GB50180_LIFE_CIRCLES)
+
+Basemap = Literal["osm", "amap", "tianditu", "none"]
 BasemapQuery = Annotated[
-    Literal["osm", "amap", "tianditu", "none"],
+    Basemap,
     Query(
         description="底图：osm（默认）、amap（高德，已纠偏）、tianditu（天地图，需密钥）、none（无底图）"
     ),
 ]
+CommunityQuery = Annotated[str | None, Query(description="社区编号；默认按编号排第一的社区")]
 
 
-@router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
-def officer_map_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    community: Annotated[str | None, Query(description="社区编号；默认按编号排第一的社区")] = None,
-    basemap: BasemapQuery = "osm",
-) -> HTMLResponse:
-    """Return the officer map of one community (the first by code when none is named).
+@dataclass(frozen=True)
+class _Community:
+    """The community a page shows, the others it offers, and where the page lives."""
+
+    code: str
+    name: str
+    bounds: tuple[float, float, float, float]
+    choices: tuple[CommunityChoice, ...]
+    basemap: Basemap
+    token: str | None
+    root: str
+
+    def link(self, label: str, path: str, icon: str) -> PageLink:
+        """Return a header link to the page at ``path``, for this community and basemap."""
+        query = urlencode({"community": self.code, "basemap": self.basemap})
+        return PageLink(label, f"{self.root}{path}?{query}", icon)
+
+
+def _community(
+    request: Request, session: Session, settings: Settings, community: str | None, basemap: Basemap
+) -> _Community:
+    """Find the community asked for (the first by code when none is named).
 
     Tianditu is offered only with a key (``tianditu_token`` setting); asked for without one,
     the page opens on OpenStreetMap.
@@ -51,19 +85,87 @@ def officer_map_page(
     token: str | None = getattr(settings, "tianditu_token", None) or None
     if basemap == "tianditu" and not token:
         basemap = "osm"
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    data = OfficerMapData(
-        community_code=code,
-        community_name=str(name or code),
+    return _Community(
+        code=code,
+        name=str(name or code),
         bounds=(minx, miny, maxx, maxy),
-        communities=tuple(
+        choices=tuple(
             CommunityChoice(str(c), str(n or c))
             for c, n in zip(communities["code"], communities["name"], strict=True)
         ),
         basemap=basemap,
-        static_url=f"{root}/static",
-        api_root=root,
-        page_url=f"{root}/map",
-        tianditu_token=token,
+        token=token,
+        root=str(request.scope.get("root_path", "")).rstrip("/"),
+    )
+
+
+@router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
+def officer_map_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    community: CommunityQuery = None,
+    basemap: BasemapQuery = "osm",
+) -> HTMLResponse:
+    """Return the officer map of one community (the first by code when none is named).
+
+    Tianditu is offered only with a key (``tianditu_token`` setting); asked for without one,
+    the page opens on OpenStreetMap.
+    """
+    c = _community(request, session, settings, community, basemap)
+    data = OfficerMapData(
+        community_code=c.code,
+        community_name=c.name,
+        bounds=c.bounds,
+        communities=c.choices,
+        basemap=c.basemap,
+        static_url=f"{c.root}/static",
+        api_root=c.root,
+        page_url=f"{c.root}/map",
+        tianditu_token=c.token,
+        links=(c.link(labels.NAV["service_circle"], "/map/service-circle", "fa-person-walking"),),
     )
     return HTMLResponse(officer_map(data))
+
+
+def _life_circle(minutes: int) -> int:
+    if minutes not in LIFE_CIRCLE_MINUTES:
+        msg = f"生活圈只有 5、10、15 分钟（GB 50180-2018），收到 {minutes}"
+        raise ValueError(msg)
+    return minutes
+
+
+@router.get("/map/service-circle", response_class=HTMLResponse, summary="15分钟党群服务圈地图")
+def service_circle_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    community: CommunityQuery = None,
+    basemap: BasemapQuery = "osm",
+    minutes: Annotated[
+        int,
+        Query(description="先显示的生活圈（GB 50180-2018）：5、10 或 15 分钟"),
+        AfterValidator(_life_circle),
+    ] = 15,
+) -> HTMLResponse:
+    """Return the 15-minute service circle page of one community, with its scenarios.
+
+    Coverage and scenarios come from ``/api/analysis/service-circle``; the page saves nothing.
+    Its life circles and walking speed are GB 50180-2018's, as the analysis's defaults (the
+    page's tests check that both agree).
+    """
+    c = _community(request, session, settings, community, basemap)
+    data = ServiceCircleMapData(
+        community_code=c.code,
+        community_name=c.name,
+        bounds=c.bounds,
+        communities=c.choices,
+        basemap=c.basemap,
+        static_url=f"{c.root}/static",
+        api_root=c.root,
+        page_url=f"{c.root}/map/service-circle",
+        tianditu_token=c.token,
+        links=(c.link(labels.NAV["officer"], "/map", "fa-map-location-dot"),),
+        minutes=minutes,
+    )
+    return HTMLResponse(service_circle_map(data))

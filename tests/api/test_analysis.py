@@ -70,6 +70,10 @@ def test_walking_metres_by_hand(net_client: TestClient) -> None:
     assert w["B3"] == pytest.approx(B3, abs=0.2)
     community = body["summary"]["community"][0]
     assert community["households_covered"] == 120
+    grids = {row["grid"]: row["households_covered"] for row in body["summary"]["grid"]}
+    assert grids == {"G1": 100, "G2": 20}
+    compounds = {row["compound"]: row["households"] for row in body["summary"]["compound"]}
+    assert compounds["C1"] == 100
     assert body["areas"]["features"][0]["properties"]["service_point_id"] == "SP1"
 
 

@@ -71,7 +71,7 @@
       var b = config.bounds;
       map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
         animate: false,
-        paddingTopLeft: [24, 24],
+        paddingTopLeft: [config.legendWidth || 24, 24],
         paddingBottomRight: [config.panelWidth || 24, 24],
       });
     }
@@ -130,7 +130,18 @@
     return fetch(url, L.extend({ headers: { Accept: 'application/json' } }, options || {}))
       .then(function (response) {
         if (!response.ok) {
-          throw new Error(response.status + ' ' + url);
+          // Keep the API's own (zh-CN) message, when it sent one, for the user to read.
+          return response
+            .json()
+            .catch(function () {
+              return null;
+            })
+            .then(function (body) {
+              var err = new Error(response.status + ' ' + url);
+              err.status = response.status;
+              err.detail = body && body.detail && body.detail[0] ? body.detail[0].msg : null;
+              throw err;
+            });
         }
         return response.json();
       })
@@ -260,6 +271,11 @@
     return '<span class="gm-badge ' + (ok ? 'gm-badge-on' : 'gm-badge-off') + '">' +
       GridMap.escape(ok ? yes : no) + '</span>';
   }
+
+  // Shared with the other pages' popups.
+  GridMap.card = card;
+  GridMap.badge = badge;
+  GridMap.withUnit = withUnit;
 
   GridMap.popups = {
     buildings: function (p) {

@@ -48,6 +48,9 @@
     });
   }
 
+  // The same symbols on every page.
+  GridMap.icons = { poi: poiIcon, gate: gateIcon };
+
   function pointMarker(name, feature, latlng) {
     var p = feature.properties;
     var cfg = GridMap.config;

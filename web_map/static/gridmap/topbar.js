@@ -1,4 +1,7 @@
-/* gridmap: the header: switch community (reloads the page), remember the basemap in the URL. */
+/*
+ * gridmap: the header: switch community (reloads the page), remember the basemap in the URL
+ * and in the links to the other pages.
+ */
 (function () {
   'use strict';
 
@@ -20,6 +23,11 @@
       var url = new URL(window.location.href);
       url.searchParams.set('basemap', e.layer.gmKind);
       window.history.replaceState(null, '', url.toString());
+      el.querySelectorAll('.gm-nav-link').forEach(function (a) {
+        var link = new URL(a.getAttribute('href'), window.location.href);
+        link.searchParams.set('basemap', e.layer.gmKind);
+        a.setAttribute('href', link.pathname + link.search);
+      });
     });
   };
 })();
