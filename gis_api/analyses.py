@@ -200,14 +200,14 @@ def summaries(
     out = {}
     for by in ("community", "grid", "compound"):
         table = sc.summarize(cov, buildings, points, by=by)
-        out[by] = _records(table.reset_index())  # the grid / compound code is the index
+        out[by] = records(table.reset_index())  # the grid / compound code is the index
     return out
 
 
 def uncovered_list(p: Projected, cov: sc.Coverage) -> list[dict[str, Any]]:
     """List the uncovered buildings, nearest to the circle's edge first."""
     table = sc.uncovered(cov, p.buildings)
-    return _records(pd.DataFrame(table.drop(columns=table.geometry.name, errors="ignore")))
+    return records(pd.DataFrame(table.drop(columns=table.geometry.name, errors="ignore")))
 
 
 def areas_geojson(cov: sc.Coverage) -> dict[str, Any]:
@@ -218,7 +218,9 @@ def areas_geojson(cov: sc.Coverage) -> dict[str, Any]:
     return dict(json.loads(areas.to_json(na="null", drop_id=True)))
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Turn a table into JSON-ready records (NaN to None, numpy scalars to Python)."""
+
     def clean(v: Any) -> Any:
         if isinstance(v, float) and math.isnan(v):
             return None
@@ -258,3 +260,125 @@ def scenario_from(
         add_points=tuple(NewPoint(**a) for a in add_points),
         remove_points=tuple(remove_points),
     )
+
+
+# --- walking between any two sets of places ---------------------------------------------------
+
+
+def walk_matrix(
+    p: Projected,
+    sources: gpd.GeoDataFrame,
+    targets: gpd.GeoDataFrame,
+    *,
+    limit_m: float,
+    detour_factor: float = sc.DEFAULT_DETOUR_FACTOR,
+) -> tuple[Any, bool]:
+    """Return walking metres from every source to every target within ``limit_m`` (sparse).
+
+    On the community's network (walls and closed gates respected, access legs counted) when
+    it has one; otherwise straight distance x ``detour_factor``, and the flag says so.
+    """
+    from scipy.sparse import csr_array
+    from scipy.spatial import cKDTree
+
+    from gis_api.analysis import walknet
+
+    s_xy = shapely.get_coordinates(shapely.point_on_surface(sources.geometry.to_numpy()))
+    t_xy = shapely.get_coordinates(shapely.point_on_surface(targets.geometry.to_numpy()))
+    if p.edges is None or len(p.edges) == 0:
+        pairs = cKDTree(s_xy).sparse_distance_matrix(
+            cKDTree(t_xy), limit_m / detour_factor, output_type="coo_matrix"
+        )
+        walk = csr_array(
+            (pairs.data * detour_factor, (pairs.row, pairs.col)), shape=(len(s_xy), len(t_xy))
+        )
+        return walk, True
+    e = p.edges
+    graph = walknet.build_graph(
+        e["source"].to_numpy(dtype=np.int64),
+        e["target"].to_numpy(dtype=np.int64),
+        e["length_m"].to_numpy(dtype=np.float64),
+        e.geometry.to_numpy(),
+        gate=e["gate"].to_numpy(dtype=object),
+        closed_gates=p.closed_gates,
+        walled=p.walled.geometry.to_numpy() if len(p.walled) else None,
+    )
+    walk = walknet.distances_within(
+        graph,
+        walknet.snap_points(graph, s_xy),
+        walknet.snap_points(graph, t_xy),
+        limit_m=limit_m,
+    )
+    return walk, False
+
+
+# --- red-house venue selection ----------------------------------------------------------------
+
+
+def venue_plan(
+    p: Projected,
+    *,
+    k: int,
+    limit_m: float,
+    demand: str = "residents",
+    weight_score: float = 0.0,
+    include_incomplete_legal: bool = False,
+    max_per_compound: int | None = 1,
+    time_limit_s: float = 10.0,
+) -> tuple[Any, bool]:
+    """Choose ``k`` candidate rooms for red houses; return the plan and whether approximate."""
+    from gis_api.analysis import venues
+
+    candidates = p.inputs.candidates.rename_geometry("geometry").to_crs(p.crs)
+    if len(candidates) == 0:
+        msg = f"社区“{p.inputs.community}”还没有候选场地（gridmap import candidate_venues）"
+        raise NotFound(msg, loc=("community",))
+    existing = coverage(p, limit_m=limit_m, with_areas=False)
+    walk, approximate = walk_matrix(p, candidates, p.buildings, limit_m=limit_m)
+    try:
+        plan = venues.venue_selection(
+            p.buildings,
+            candidates,
+            walk,
+            existing_covered=existing.buildings["covered"].to_numpy(dtype=bool),
+            k=k,
+            limit_m=limit_m,
+            demand=demand,  # type: ignore[arg-type]
+            include_incomplete_legal=include_incomplete_legal,
+            max_per_compound=max_per_compound,
+            weight_score=weight_score,
+            time_limit_s=time_limit_s,
+        )
+    except ValueError as exc:
+        raise AnalysisError(str(exc), loc=tuple(getattr(exc, "loc", ()))) from exc
+    return plan, approximate or existing.approximate
+
+
+def write_table_any(frame: gpd.GeoDataFrame, path: Any) -> None:
+    """Write a result table: ``.xlsx`` for spreadsheets, else by the store's file formats."""
+    from pathlib import Path
+
+    from layers.io.files import write_table
+
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        reps = frame.geometry.representative_point()
+        table["lon"], table["lat"] = reps.x.round(7), reps.y.round(7)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_excel(path, index=False)
+    else:
+        write_table(frame, path)
+
+
+def picks_frame(p: Projected, plan: Any) -> gpd.GeoDataFrame:
+    """Return the picks with their places (WGS84), for maps and GeoJSON/CSV export."""
+    cands = p.inputs.candidates[["candidate_id", "geom"]].rename_geometry("geometry")
+    picks = plan.picks.copy()
+    for col in picks.columns:
+        if picks[col].map(lambda v: isinstance(v, (list, tuple))).any():
+            picks[col] = picks[col].map(
+                lambda v: "、".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+            )
+    merged = picks.merge(cands, on="candidate_id", how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")

@@ -312,6 +312,79 @@ def analyze_service_circle(
     )
 
 
+@analyze_app.command("venues")
+def analyze_venues(
+    community: Annotated[str, typer.Option("--community", help="社区编号")],
+    k: Annotated[int, typer.Option("--k", min=1, help="新增红房子的个数")],
+    out: Annotated[Path, typer.Option("--out", help="输出：.csv、.xlsx、.geojson（每个选址一行）")],
+    metres: Annotated[
+        float | None, typer.Option("--metres", help="步行距离上限（米），默认 1000")
+    ] = None,
+    weight_score: Annotated[
+        float, typer.Option("--weight-score", help="评分与覆盖的权衡（0=只看覆盖）")
+    ] = 0.0,
+    demand: Annotated[
+        str, typer.Option("--demand", help="residents（人口）或 households（户数）")
+    ] = "residents",
+    include_incomplete_legal: Annotated[
+        bool, typer.Option("--include-incomplete-legal", help="允许法律手续不全的场地")
+    ] = False,
+    max_per_compound: Annotated[
+        int, typer.Option("--max-per-compound", help="每个小区最多新增几处")
+    ] = 1,
+) -> None:
+    """红房子选址：在候选场地中选 k 处，与现有服务点一起步行覆盖最多居民（最大覆盖模型）。"""
+    from gis_api import analyses
+
+    try:
+        with _progress() as progress:
+            progress("read", 0, 1)
+            limit = analyses.limit_m(metres=metres, minutes=None, speed_m_per_min=None)
+            with services.transaction(get_settings()) as session:
+                p = analyses.project(session, community)
+            progress("read", 1, 1)
+            progress("analyse", 0, 1)
+            plan, approximate = analyses.venue_plan(
+                p,
+                k=k,
+                limit_m=limit,
+                demand=demand,
+                weight_score=weight_score,
+                include_incomplete_legal=include_incomplete_legal,
+                max_per_compound=max_per_compound,
+            )
+            progress("analyse", 1, 1)
+            analyses.write_table_any(analyses.picks_frame(p, plan), out)
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"红房子选址（步行 {limit:.0f} 米{'，直线近似' if approximate else ''}）")
+    for col in ("名次", "场地", "名称", "新增覆盖人口", "覆盖后人口", "落选的次优"):
+        table.add_column(col)
+    for _, r in plan.picks.iterrows():
+        table.add_row(
+            str(r["rank"]),
+            str(r["candidate_id"]),
+            str(r["name"]),
+            f"{r['new_residents']:.0f}",
+            f"{r['residents_covered_after']:.0f}",
+            str(r["runner_up_id"] or ""),
+        )
+    console.print(table)
+    proof = (
+        "已证明最优"
+        if plan.optimal
+        else f"未证明最优（差距 {plan.gap:.1%}）"
+        if plan.gap is not None
+        else "未证明最优"
+    )
+    console.print(
+        f"覆盖人口 {plan.before.residents:.0f} → {plan.after.residents:.0f}"
+        f"（{plan.before.residents_share:.1%} → {plan.after.residents_share:.1%}）；"
+        f"{proof}（{plan.method}，{plan.seconds:.2f} s）；排除 {len(plan.excluded)} 处候选"
+        f"{'：' + plan.note if plan.note else ''}\n已写入 {out}"
+    )
+
+
 # --- serve --------------------------------------------------------------------------------------
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from gis_api import analyses
 from gis_api.deps import SessionDep
@@ -92,3 +97,116 @@ def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
         "after": _circle(p, after, what),
         "diff": analyses.diff_record(p, before, after),
     }
+
+
+def _venue_plan(
+    session: Any,
+    community: str,
+    k: int,
+    metres: float | None,
+    minutes: float | None,
+    demand: str,
+    weight_score: float,
+    include_incomplete_legal: bool,
+    max_per_compound: int,
+) -> tuple[analyses.Projected, Any, bool, float]:
+    limit = analyses.limit_m(metres=metres, minutes=minutes, speed_m_per_min=None)
+    p = analyses.project(session, community)
+    plan, approximate = analyses.venue_plan(
+        p,
+        k=k,
+        limit_m=limit,
+        demand=demand,
+        weight_score=weight_score,
+        include_incomplete_legal=include_incomplete_legal,
+        max_per_compound=max_per_compound,
+    )
+    return p, plan, approximate, limit
+
+
+K = Annotated[int, Query(ge=1, le=100, description="新增红房子个数")]
+Demand = Annotated[str, Query(pattern="^(residents|households)$", description="覆盖目标")]
+WeightScore = Annotated[float, Query(ge=0, description="评分与覆盖的权衡，0 为只看覆盖")]
+Incomplete = Annotated[bool, Query(description="是否允许法律手续不全的候选场地")]
+PerCompound = Annotated[int, Query(ge=1, description="每个小区最多新增几处")]
+
+
+@router.get("/venues", summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释")
+def venue_selection(
+    session: SessionDep,
+    community: Annotated[str, Query(description="社区编号")],
+    k: K,
+    metres: Metres = None,
+    minutes: Minutes = None,
+    demand: Demand = "residents",
+    weight_score: WeightScore = 0.0,
+    include_incomplete_legal: Incomplete = False,
+    max_per_compound: PerCompound = 1,
+) -> dict[str, Any]:
+    """Pick ``k`` candidate rooms that, with the existing points, cover the most residents."""
+    p, plan, approximate, limit = _venue_plan(
+        session,
+        community,
+        k,
+        metres,
+        minutes,
+        demand,
+        weight_score,
+        include_incomplete_legal,
+        max_per_compound,
+    )
+    records = analyses.records
+    return {
+        "community": community,
+        "limit_m": limit,
+        "approximate": approximate,
+        "demand": plan.demand,
+        "optimal": plan.optimal,
+        "gap": plan.gap,
+        "method": plan.method,
+        "seconds": plan.seconds,
+        "note": plan.note,
+        "before": plan.before.__dict__,
+        "after": plan.after.__dict__,
+        "picks": json.loads(analyses.picks_frame(p, plan).to_json(na="null", drop_id=True)),
+        "curve": records(plan.curve),
+        "excluded": records(plan.excluded),
+        "scores": records(plan.scores),
+    }
+
+
+@router.get(
+    "/venues/export",
+    summary="导出红房子选址结果（CSV、Excel、GeoJSON）",
+    response_class=FileResponse,
+)
+def venue_export(
+    session: SessionDep,
+    community: Annotated[str, Query(description="社区编号")],
+    k: K,
+    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|geojson)$")] = "csv",
+    metres: Metres = None,
+    minutes: Minutes = None,
+    demand: Demand = "residents",
+    weight_score: WeightScore = 0.0,
+    include_incomplete_legal: Incomplete = False,
+    max_per_compound: PerCompound = 1,
+) -> FileResponse:
+    """Return the picks as a file planners can take to a meeting."""
+    p, plan, _, _ = _venue_plan(
+        session,
+        community,
+        k,
+        metres,
+        minutes,
+        demand,
+        weight_score,
+        include_incomplete_legal,
+        max_per_compound,
+    )
+    folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
+    path = folder / f"红房子选址_{community}.{fmt}"
+    analyses.write_table_any(analyses.picks_frame(p, plan), path)
+    return FileResponse(
+        path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
+    )

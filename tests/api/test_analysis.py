@@ -152,3 +152,76 @@ def test_cli_writes_every_building(
     row = frame.set_index("building_id").loc["B2"]
     assert row["nearest_service_point_id"] == "SP1"
     assert row["walk_m"] == pytest.approx(590, abs=0.2)
+
+
+# --- red-house venue selection ----------------------------------------------------------------
+# CV1 at (200, 200) inside C1 joins lane x = 250 at (250, 200): 50 m. Within 400 m it reaches
+# B1 (50 + 40 + 80 = 170 m) and B2 (50 + 50 + 70 + 60 = 230 m), not B3 (1,020 m). SP1 covers
+# nobody within 400 m (B1 is 450 m away). CV1's legal checks are incomplete (only a lawyer).
+
+
+def test_venue_excluded_without_legal_checks(net_client: TestClient) -> None:
+    body = net_client.get("/api/analysis/venues?community=T1&k=1&metres=400").json()
+    assert body["picks"]["features"] == []
+    assert body["excluded"][0]["candidate_id"] == "CV1"
+    assert "法律手续不全" in body["excluded"][0]["reason"]
+    assert body["after"]["residents"] == body["before"]["residents"] == 0
+
+
+def test_venue_pick_when_planner_includes_it(net_client: TestClient) -> None:
+    body = net_client.get(
+        "/api/analysis/venues?community=T1&k=1&metres=400&include_incomplete_legal=true"
+    ).json()
+    assert body["optimal"] is True
+    pick = body["picks"]["features"][0]["properties"]
+    assert (pick["rank"], pick["candidate_id"]) == (1, "CV1")
+    assert pick["new_residents"] == 170 + 110  # B1 + B2
+    assert pick["new_households"] == 60 + 40
+    assert body["after"]["residents"] == 280
+    # The existing centre is no candidate: it is never "picked" again.
+    assert all(s["candidate_id"] != "SP1" for s in body["scores"])
+
+
+def test_venue_export_files(net_client: TestClient, tmp_path: Path) -> None:
+    import pandas as pd
+
+    query = "community=T1&k=1&metres=400&include_incomplete_legal=true"
+    xlsx = net_client.get(f"/api/analysis/venues/export?format=xlsx&{query}")
+    assert xlsx.status_code == 200
+    path = tmp_path / "picks.xlsx"
+    path.write_bytes(xlsx.content)
+    table = pd.read_excel(path)
+    assert list(table["candidate_id"]) == ["CV1"]
+    geo = net_client.get(f"/api/analysis/venues/export?format=geojson&{query}").json()
+    assert geo["features"][0]["geometry"]["type"] == "Point"
+    bad = net_client.get(f"/api/analysis/venues/export?format=pdf&{query}")
+    assert bad.status_code == 422
+
+
+def test_cli_venues(net_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", net_db)
+    get_settings.cache_clear()
+    out = tmp_path / "picks.csv"
+    try:
+        code, output = gridmap(
+            "analyze",
+            "venues",
+            "--community",
+            "T1",
+            "--k",
+            "1",
+            "--metres",
+            "400",
+            "--include-incomplete-legal",
+            "--out",
+            str(out),
+        )
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, output
+    assert "已证明最优" in output
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert list(table.columns[:4]) == ["rank", "candidate_id", "name", "kind"]
+    assert table.loc[0, "residents_covered_after"] == 280
