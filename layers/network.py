@@ -897,9 +897,14 @@ def _merge_gate_halves(g: _Graph, nodes: Ints) -> _Graph:
     drop: list[int] = []
     geoms: list[Any] = []
     ends: list[tuple[int, int, int, int]] = []
-    # Only gates standing exactly on a node get here, so a loop is cheap.
+    # Gate stretches by the node they touch, built once: scanning every candidate for every
+    # node was quadratic (thousands of gates in a generated city took seconds).
+    touching: dict[int, list[int]] = {}
+    for i in cand:
+        for end in {int(g.source[i]), int(g.target[i])}:
+            touching.setdefault(end, []).append(i)
     for node in nodes.tolist():
-        pair = [i for i in cand if node in (g.source[i], g.target[i])]
+        pair = touching.get(int(node), [])
         if len(pair) != 2 or g.gate[pair[0]] != g.gate[pair[1]]:
             continue
         a, b = pair
