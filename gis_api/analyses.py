@@ -382,3 +382,64 @@ def picks_frame(p: Projected, plan: Any) -> gpd.GeoDataFrame:
             )
     merged = picks.merge(cands, on="candidate_id", how="left")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+
+
+# --- building-lead zones ----------------------------------------------------------------------
+
+
+def lead_zone_plan(
+    session: Session,
+    p: Projected,
+    *,
+    min_households: float,
+    min_occupancy: float,
+    max_walk_m: float,
+    cross_compounds: bool = False,
+) -> Any:
+    """Group a community's buildings into lead zones, keeping locked zones and old ids.
+
+    Neighbours are buildings within ``max_walk_m`` of each other on the walking network
+    (walls and gates respected) or, without one, straight distance x 1.3 (flagged).
+    """
+    from gis_api.analysis import lead_zones as lz
+    from layers.queries import stored_zones
+
+    walk, approximate = walk_matrix(p, p.buildings, p.buildings, limit_m=max_walk_m)
+    neighbours = lz.NeighbourGraph(
+        walk_m=walk,
+        approximate=approximate,
+        detour_factor=sc.DEFAULT_DETOUR_FACTOR if approximate else 1.0,
+        max_m=max_walk_m,
+    )
+    saved = stored_zones(session, p.inputs.community)
+    previous = dict(zip(saved["code"], saved["members"], strict=True))
+    locked = {
+        c: m for c, m, k in zip(saved["code"], saved["members"], saved["locked"], strict=True) if k
+    }
+    try:
+        return lz.lead_zones(
+            p.buildings,
+            neighbours,
+            min_households=min_households,
+            min_occupancy=min_occupancy,
+            max_walk_m=max_walk_m,
+            cross_compounds=cross_compounds,
+            locked=locked or None,
+            previous=previous or None,
+            id_prefix=f"{p.inputs.community}-LZ",
+        )
+    except ValueError as exc:
+        raise AnalysisError(str(exc), loc=tuple(getattr(exc, "loc", ()))) from exc
+
+
+def diff_dict(diff: Any) -> dict[str, Any]:
+    """Return a zone diff as plain JSON: added, removed, changed (members in/out), unchanged."""
+    return {
+        "added": list(diff.added),
+        "removed": list(diff.removed),
+        "changed": [
+            {"zone_id": c.zone_id, "in": list(c.members_in), "out": list(c.members_out)}
+            for c in diff.changed
+        ],
+        "unchanged": len(diff.unchanged),
+    }

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gis_api import errors, services
-from gis_api.routes import analysis, ogc, pages, stats, tiles
+from gis_api.routes import analysis, lead_zones, ogc, pages, stats, tiles
 from gis_api.routes import layers as layer_routes
 from gis_api.settings import Settings, get_settings
 from layers import db
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(stats.health_router)
     app.include_router(analysis.router)
+    app.include_router(lead_zones.router)
     app.include_router(pages.router)
 
     @app.middleware("http")

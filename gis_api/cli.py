@@ -385,6 +385,79 @@ def analyze_venues(
     )
 
 
+@analyze_app.command("lead-zones")
+def analyze_lead_zones(
+    community: Annotated[str, typer.Option("--community", help="社区编号")],
+    out: Annotated[Path, typer.Option("--out", help="输出：.csv、.xlsx、.geojson（每栋楼一行）")],
+    min_households: Annotated[
+        int | None, typer.Option("--min-households", help="独立楼长的户数门槛，默认 50")
+    ] = None,
+    min_occupancy: Annotated[
+        float | None, typer.Option("--min-occupancy", help="入住率门槛，默认 0.5")
+    ] = None,
+    max_walk_m: Annotated[
+        float | None, typer.Option("--max-walk-m", help="相邻楼栋步行距离（米）")
+    ] = None,
+    cross_compounds: Annotated[
+        bool, typer.Option("--cross-compounds", help="允许跨小区合并")
+    ] = False,
+    save: Annotated[bool, typer.Option("--save", help="保存方案（已锁定的责任区不变）")] = False,
+) -> None:
+    """楼长责任区：按“就近、连片、方便”自动划分，先显示与已保存方案的差异，--save 才保存。"""
+    import pandas as pd
+
+    import geopandas as gpd
+
+    from gis_api import analyses
+    from layers.queries import save_zones
+
+    settings = get_settings()
+    try:
+        with _progress() as progress, services.transaction(settings) as session:
+            progress("analyse", 0, 1)
+            p = analyses.project(session, community)
+            plan = analyses.lead_zone_plan(
+                session,
+                p,
+                min_households=min_households or settings.lead_min_households,
+                min_occupancy=settings.lead_min_occupancy
+                if min_occupancy is None
+                else min_occupancy,
+                max_walk_m=max_walk_m or settings.lead_max_walk_m,
+                cross_compounds=cross_compounds,
+            )
+            progress("analyse", 1, 1)
+            if save:
+                counts = save_zones(
+                    session, community, plan.zones.to_crs("EPSG:4326"), plan.buildings
+                )
+        rows = plan.buildings[["building_id", "zone_id", "zone_kind", "rule", "reason_zh"]]
+        table = p.buildings[["building_id", "geometry"]].merge(rows, on="building_id")
+        analyses.write_table_any(
+            gpd.GeoDataFrame(table, geometry="geometry", crs=p.crs).to_crs("EPSG:4326"),
+            out,
+        )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    kinds = pd.Series(plan.buildings["zone_kind"]).value_counts().to_dict()
+    diff = analyses.diff_dict(plan.diff)
+    zones = plan.zones
+    console.print(
+        f"{len(zones)} 个责任区：独立 {kinds.get('own', 0)} 栋、"
+        f"合并 {kinds.get('shared', 0)} 栋（{int((zones['kind'] == 'shared').sum())} 区）、"
+        f"轮值 {kinds.get('rotating', 0)} 栋；平均直径 {zones['diameter_m'].mean():.0f} 米"
+        f"{'（直线近似）' if plan.approximate else ''}\n"
+        f"与已保存方案相比：新增 {len(diff['added'])}、删除 {len(diff['removed'])}、"
+        f"变动 {len(diff['changed'])}、不变 {diff['unchanged']}\n"
+        + (
+            f"已保存 {counts['saved']} 个，锁定保留 {counts['locked']} 个\n"
+            if save
+            else "未保存（加 --save 保存）\n"
+        )
+        + f"已写入 {out}"
+    )
+
+
 # --- serve --------------------------------------------------------------------------------------
 
 

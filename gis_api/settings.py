@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How close a path must pass a gate to go through it."
     )
     max_upload_mb: float = Field(default=50.0, gt=0)
+    lead_min_households: int = Field(
+        default=50, ge=1, description="Foshan rule: households for a building's own lead."
+    )
+    lead_min_occupancy: float = Field(
+        default=0.5, ge=0, le=1, description="'High occupancy' (no fixed number in the source)."
+    )
+    lead_max_walk_m: float = Field(
+        default=150.0, gt=0, description="Neighbours for shared zones: walking metres."
+    )
     tianditu_token: str | None = Field(
         default=None, description="天地图 key; the Tianditu basemap is offered when set."
     )

@@ -316,6 +316,52 @@ class WalkEdge(Base):
     geom: Mapped[Any] = _geom("LINESTRING")
 
 
+ZONE_KINDS = ("own", "shared", "rotating")
+
+
+class LeadZone(_Scoped, Base):
+    """A building-lead zone (楼长责任区): one building or a group sharing one lead.
+
+    Made by the grouping analysis and saved when an officer accepts it; a ``locked`` zone
+    is kept as it is by later runs.
+    """
+
+    __tablename__ = "lead_zones"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        CheckConstraint(f"kind IN {ZONE_KINDS}", name="kind_choice"),
+        CheckConstraint("households >= 0", name="households_min"),
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    lead_building_id: Mapped[int | None] = _fk("buildings")
+    households: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    party_members: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    has_party_member: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    party_group_suggested: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=false()
+    )
+    diameter_m: Mapped[float | None] = mapped_column(Float)
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+
+class LeadZoneMember(Base):
+    """A building's place in a lead zone, and the rule that put it there."""
+
+    __tablename__ = "lead_zone_members"
+
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int] = mapped_column(
+        ForeignKey("lead_zones.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    rule: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 #: Model of each layer name the importer and the API know.
 MODELS: dict[str, type[Base]] = {
     "streets": Street,

@@ -11,10 +11,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+import geopandas as gpd
+
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
 from layers.importing import import_frame
+from layers.walkways import import_ways
 from tests import factories
 
 
@@ -60,3 +63,21 @@ def live_url(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def net_db(api_db: str) -> str:
+    engine = db.make_engine(api_db)
+    try:
+        with db.session_scope(engine) as session:
+            ways = gpd.GeoDataFrame(factories.network_lines(), crs="EPSG:4326")
+            import_ways(session, ways, community="T1")
+    finally:
+        engine.dispose()
+    return api_db
+
+
+@pytest.fixture
+def net_client(net_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=net_db))) as c:
+        yield c

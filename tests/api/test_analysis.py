@@ -17,7 +17,6 @@ from its centre to the nearest path on its side of the wall, the access leg coun
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,32 +24,11 @@ from fastapi.testclient import TestClient
 
 import geopandas as gpd
 
-from gis_api.app import create_app
-from gis_api.settings import Settings, get_settings
-from layers import db
-from layers.walkways import import_ways
+from gis_api.settings import get_settings
 from tests import factories
 from tests.cli.test_cli import gridmap
 
 B3 = 270.1851 + 350 + 50 + 10  # sqrt(170² + 210²) = 270.185...
-
-
-@pytest.fixture
-def net_db(api_db: str) -> str:
-    engine = db.make_engine(api_db)
-    try:
-        with db.session_scope(engine) as session:
-            ways = gpd.GeoDataFrame(factories.network_lines(), crs="EPSG:4326")
-            import_ways(session, ways, community="T1")
-    finally:
-        engine.dispose()
-    return api_db
-
-
-@pytest.fixture
-def net_client(net_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=net_db))) as c:
-        yield c
 
 
 def walks(body: dict) -> dict[str, float | None]:

@@ -1,0 +1,141 @@
+"""Building-lead zones: preview a grouping with its diff, save it, lock zones, the roster."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from starlette.background import BackgroundTask
+
+from gis_api import analyses
+from gis_api.deps import SessionDep, SettingsDep
+from layers.queries import lock_zone, save_zones, zone_roster
+
+router = APIRouter(tags=["楼长责任区 lead zones"])
+
+MinHouseholds = Annotated[int | None, Query(ge=1, description="独立楼长的户数门槛，默认 50")]
+MinOccupancy = Annotated[float | None, Query(ge=0, le=1, description="入住率门槛，默认 0.5")]
+MaxWalk = Annotated[float | None, Query(gt=0, le=2000, description="相邻楼栋的步行距离（米）")]
+Cross = Annotated[bool, Query(description="是否允许跨小区合并")]
+
+
+def _plan(
+    session: Any,
+    settings: Any,
+    community: str,
+    min_households: int | None,
+    min_occupancy: float | None,
+    max_walk_m: float | None,
+    cross_compounds: bool,
+) -> tuple[analyses.Projected, Any]:
+    p = analyses.project(session, community)
+    plan = analyses.lead_zone_plan(
+        session,
+        p,
+        min_households=min_households or settings.lead_min_households,
+        min_occupancy=settings.lead_min_occupancy if min_occupancy is None else min_occupancy,
+        max_walk_m=max_walk_m or settings.lead_max_walk_m,
+        cross_compounds=cross_compounds,
+    )
+    return p, plan
+
+
+def _zones_geojson(plan: Any) -> dict[str, Any]:
+    zones = plan.zones.to_crs("EPSG:4326").copy()
+    for col in ("members", "flags", "party_group_buildings"):
+        if col in zones:
+            zones[col] = zones[col].map(list)
+    return dict(json.loads(zones.to_json(na="null", drop_id=True)))
+
+
+@router.get("/api/analysis/lead-zones", summary="楼长责任区自动划分（预览，含与已保存方案的差异）")
+def preview(
+    session: SessionDep,
+    settings: SettingsDep,
+    community: Annotated[str, Query(description="社区编号")],
+    min_households: MinHouseholds = None,
+    min_occupancy: MinOccupancy = None,
+    max_walk_m: MaxWalk = None,
+    cross_compounds: Cross = False,
+) -> dict[str, Any]:
+    """Group buildings by the Foshan rule; nothing is saved. Locked zones are kept."""
+    _, plan = _plan(
+        session, settings, community, min_households, min_occupancy, max_walk_m, cross_compounds
+    )
+    return {
+        "community": community,
+        "approximate": plan.approximate,
+        "kinds": plan.buildings["zone_kind"].value_counts().to_dict(),
+        "zones": _zones_geojson(plan),
+        "buildings": analyses.records(plan.buildings),
+        "diff": analyses.diff_dict(plan.diff),
+    }
+
+
+@router.post("/api/lead-zones/save", summary="保存楼长责任区方案（已锁定的责任区保持不变）")
+def save(
+    session: SessionDep,
+    settings: SettingsDep,
+    community: Annotated[str, Query(description="社区编号")],
+    min_households: MinHouseholds = None,
+    min_occupancy: MinOccupancy = None,
+    max_walk_m: MaxWalk = None,
+    cross_compounds: Cross = False,
+) -> dict[str, Any]:
+    """Run the grouping and save it, replacing unlocked zones; return the diff it applied."""
+    with session.begin():
+        _, plan = _plan(
+            session, settings, community, min_households, min_occupancy, max_walk_m, cross_compounds
+        )
+        counts = save_zones(session, community, plan.zones.to_crs("EPSG:4326"), plan.buildings)
+    return {**counts, "diff": analyses.diff_dict(plan.diff)}
+
+
+class LockIn(BaseModel):
+    """Confirm (lock) or release a zone."""
+
+    locked: bool = True
+
+
+@router.post("/api/lead-zones/{code}/lock", summary="锁定/解锁责任区（网格员确认后锁定）")
+def lock(
+    code: str,
+    body: LockIn,
+    session: SessionDep,
+    community: Annotated[str, Query(description="社区编号")],
+) -> dict[str, Any]:
+    """Lock a saved zone so later runs keep it, or unlock it."""
+    with session.begin():
+        lock_zone(session, community, code, locked=body.locked)
+    return {"zone_id": code, "locked": body.locked}
+
+
+@router.get("/api/lead-zones", summary="已保存的楼长责任区（GeoJSON）")
+def saved(session: SessionDep, community: Annotated[str, Query()]) -> dict[str, Any]:
+    """Return the saved zones with members, households and lead."""
+    return dict(json.loads(zone_roster(session, community).to_json(na="null", drop_id=True)))
+
+
+@router.get(
+    "/api/lead-zones/roster",
+    summary="导出楼长责任区花名册（CSV、Excel）",
+    response_class=FileResponse,
+)
+def roster(
+    session: SessionDep,
+    community: Annotated[str, Query()],
+    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|geojson)$")] = "csv",
+) -> FileResponse:
+    """Return the roster: zone, buildings, households, lead."""
+    folder = Path(tempfile.mkdtemp(prefix="gridmap-roster-"))
+    path = folder / f"楼长责任区_{community}.{fmt}"
+    analyses.write_table_any(zone_roster(session, community), path)
+    return FileResponse(
+        path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
+    )
