@@ -585,7 +585,7 @@ def save_zones(
     )
     session.execute(text("DELETE FROM lead_zones WHERE community_id = :cid AND NOT locked"), params)
     new = zones[~zones["zone_id"].isin(locked)]
-    building_ids = dict(
+    building_ids: dict[str, int] = dict(
         session.execute(
             text("SELECT code, id FROM buildings WHERE community_id = :cid"), params
         ).all()
@@ -614,7 +614,7 @@ def save_zones(
                 "wkt": None if geom is None or geom.is_empty else geom.wkt,
             },
         )
-    zone_ids = dict(
+    zone_ids: dict[str, int] = dict(
         session.execute(
             text("SELECT code, id FROM lead_zones WHERE community_id = :cid"), params
         ).all()
@@ -622,7 +622,7 @@ def save_zones(
     # Members of the replaced zones went with them (ON DELETE CASCADE).
     fresh = members[~members["zone_id"].isin(locked)]
     rows = [
-        (building_ids[r.building_id], zone_ids[r.zone_id], r.rule, r.reason_zh)
+        (building_ids[str(r.building_id)], zone_ids[str(r.zone_id)], r.rule, r.reason_zh)
         for r in fresh.itertuples(index=False)
     ]
     copy_rows(session, "lead_zone_members", ["building_id", "zone_id", "rule", "reason"], rows)
