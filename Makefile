@@ -55,6 +55,7 @@ pytest: setup
 test: setup lint pytest
 
 bench: setup
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 clean:
