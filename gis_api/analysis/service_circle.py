@@ -56,10 +56,10 @@ __all__ = [
     "STREET_BUFFER_M",
     "WALK_SPEED_M_PER_MIN",
     "AnalysisInputError",
+    "Coverage",
     "CoverageMismatchError",
     "CrsError",
     "CrsMismatchError",
-    "Coverage",
     "DuplicateIdError",
     "GeometryError",
     "InvalidValueError",
@@ -96,6 +96,9 @@ GROUPINGS: tuple[str, ...] = ("community", "grid", "compound")
 
 _POLYGONAL = (3, 6)  # Polygon, MultiPolygon
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
+# Side of the blocks of edges dissolved once and shared by the service areas (measured on a
+# 50,000 building city: 100 m blocks of ~20 edges halve the time of 500 areas).
+_BLOCK_M = 100.0
 _POINT = 0
 
 
@@ -319,57 +322,44 @@ def service_coverage(
     crs = _check_crs(layers)
     b_ids = _ids(buildings, "buildings", "building_id")
     p_ids = _ids(points, "points", "service_point_id")
-    _check_geometry(buildings, "buildings", "building_id", b_ids, _POLYGONAL, "面（Polygon）")
-    _check_geometry(points, "points", "service_point_id", p_ids, (_POINT,), "点（Point）")
+    _check_geometry(buildings, "buildings", "building_id", b_ids, (_POLYGONAL, "面（Polygon）"))
+    _check_geometry(points, "points", "service_point_id", p_ids, ((_POINT,), "点（Point）"))
     households = _numbers(buildings, "buildings", "households")
     kind = _kinds(points, p_ids)
     is_open = _open(points, p_ids)
     b_xy = shapely.get_coordinates(shapely.point_on_surface(_geoms(buildings)))
     p_xy = shapely.get_coordinates(_geoms(points))
     open_idx = np.flatnonzero(is_open).astype(np.int64)
-
-    if has_network:
-        assert edges is not None
+    if edges is not None and has_network:
         graph = _graph(edges, walled, shut)
-        b_snap = snap_points(graph, b_xy, search_m=search_m)
-        p_snap = snap_points(graph, p_xy, search_m=search_m)
-        sources = p_snap.take(open_idx)
-        near = nearest_source_distances(graph, sources, b_snap)
-        walk, nearest = near.walk_m, near.source
-        kind_walk = {
-            k: _walk_m(
-                nearest_source_distances(
-                    graph, p_snap.take(open_idx[kind[open_idx] == k]), b_snap, limit_m=limit_m
-                ).walk_m
-            )
-            for k in KINDS
-        }
-        b_access, b_free = b_snap.access_m, b_snap.unrestricted
-        p_access, p_free = p_snap.access_m, p_snap.unrestricted
-        areas = (
-            _network_areas(graph, sources, p_xy[open_idx], limit_m, street_buffer_m)
-            if with_areas
-            else None
+        w = _on_network(
+            graph,
+            b_xy,
+            p_xy,
+            open_idx,
+            kind,
+            limit_m=limit_m,
+            search_m=search_m,
+            buffer_m=street_buffer_m if with_areas else None,
         )
     else:
-        walk, nearest = _straight(p_xy[open_idx], b_xy, detour_factor, None)
-        kind_walk = {}
-        for k in KINDS:
-            sel = open_idx[kind[open_idx] == k]
-            kind_walk[k] = _walk_m(_straight(p_xy[sel], b_xy, detour_factor, limit_m)[0])
-        b_access = np.full(len(b_ids), np.nan)
-        b_free = np.zeros(len(b_ids), dtype=np.bool_)
-        p_access = np.full(len(p_ids), np.nan)
-        p_free = np.zeros(len(p_ids), dtype=np.bool_)
-        areas = None
-        if with_areas:
-            circles = shapely.buffer(shapely.points(p_xy[open_idx]), limit_m / detour_factor)
-            areas = (np.asarray(circles, dtype=object).reshape(-1), np.full(len(open_idx), np.nan))
+        w = _straight_line(
+            b_xy,
+            p_xy,
+            open_idx,
+            kind,
+            limit_m=limit_m,
+            detour=detour_factor,
+            with_areas=with_areas,
+        )
 
-    walk_m = _walk_m(walk)
+    walk_m = _walk_m(w.walk)
     covered = walk_m <= limit_m
-    nearest_pos = np.where(nearest >= 0, open_idx[np.maximum(nearest, 0)], -1)
-    nearest_id = np.where(nearest_pos >= 0, p_ids[np.maximum(nearest_pos, 0)], None)
+    has = w.nearest >= 0
+    nearest_pos = np.full(len(b_ids), -1, dtype=np.int64)
+    nearest_pos[has] = open_idx[w.nearest[has]]
+    nearest_id = np.full(len(b_ids), None, dtype=object)
+    nearest_id[has] = p_ids[nearest_pos[has]]
     b_frame = pd.DataFrame(
         {
             "building_id": b_ids,
@@ -377,38 +367,35 @@ def service_coverage(
             "walk_m": walk_m,
             "walk_min": walk_m / speed_m_per_min,
             "covered": covered,
-            "access_m": b_access,
-            "snap_unrestricted": b_free,
+            "access_m": w.b_access,
+            "snap_unrestricted": w.b_free,
         }
     )
     served = nearest_pos[covered]
-    hh = np.nan_to_num(households[covered])
     p_frame = pd.DataFrame(
         {
             "service_point_id": p_ids,
             "kind": kind,
             "is_open": is_open,
-            "access_m": p_access,
-            "snap_unrestricted": p_free,
+            "access_m": w.p_access,
+            "snap_unrestricted": w.p_free,
             "buildings_served": np.bincount(served, minlength=len(p_ids)).astype(np.int64),
-            "households_served": np.bincount(served, weights=hh, minlength=len(p_ids)),
+            "households_served": np.bincount(
+                served, weights=np.nan_to_num(households[covered]), minlength=len(p_ids)
+            ),
         }
     )
     area_frame = None
-    if areas is not None:
-        polygons, street_m = areas
+    if w.areas is not None:
+        polygons, street_m = w.areas
         area_frame = gpd.GeoDataFrame(
-            {
-                "service_point_id": p_ids[open_idx],
-                "kind": kind[open_idx],
-                "street_m": street_m,
-            },
+            {"service_point_id": p_ids[open_idx], "kind": kind[open_idx], "street_m": street_m},
             geometry=gpd.GeoSeries(polygons, crs=crs).array,
             crs=crs,
         )
     return Coverage(
         buildings=b_frame,
-        by_kind=pd.DataFrame({k: kind_walk[k] for k in KINDS}),
+        by_kind=pd.DataFrame({k: w.kind_walk[k] for k in KINDS}),
         points=p_frame,
         areas=area_frame,
         limit_m=limit_m,
@@ -419,15 +406,95 @@ def service_coverage(
     )
 
 
+@dataclass(frozen=True)
+class _Walks:
+    """What either way of walking gives, before it is put into frames."""
+
+    walk: Floats  # to the nearest open point, inf when none
+    nearest: Ints  # position among the open points, -1 when none
+    kind_walk: dict[str, Floats]
+    b_access: Floats
+    b_free: Bools
+    p_access: Floats
+    p_free: Bools
+    areas: tuple[Geoms, Floats] | None
+
+
+def _on_network(
+    graph: WalkGraph,
+    b_xy: Floats,
+    p_xy: Floats,
+    open_idx: Ints,
+    kind: NDArray[np.object_],
+    *,
+    limit_m: float,
+    search_m: float,
+    buffer_m: float | None,
+) -> _Walks:
+    b_snap = snap_points(graph, b_xy, search_m=search_m)
+    p_snap = snap_points(graph, p_xy, search_m=search_m)
+    sources = p_snap.take(open_idx)
+    near = nearest_source_distances(graph, sources, b_snap)
+    kind_walk = {}
+    for k in KINDS:
+        of_kind = p_snap.take(open_idx[kind[open_idx] == k])
+        got = nearest_source_distances(graph, of_kind, b_snap, limit_m=limit_m)
+        kind_walk[k] = _walk_m(got.walk_m)
+    areas = None
+    if buffer_m is not None:
+        areas = _network_areas(graph, sources, p_xy[open_idx], limit_m, buffer_m)
+    return _Walks(
+        walk=near.walk_m,
+        nearest=near.source,
+        kind_walk=kind_walk,
+        b_access=b_snap.access_m,
+        b_free=b_snap.unrestricted,
+        p_access=p_snap.access_m,
+        p_free=p_snap.unrestricted,
+        areas=areas,
+    )
+
+
+def _straight_line(
+    b_xy: Floats,
+    p_xy: Floats,
+    open_idx: Ints,
+    kind: NDArray[np.object_],
+    *,
+    limit_m: float,
+    detour: float,
+    with_areas: bool,
+) -> _Walks:
+    walk, nearest = _straight(p_xy[open_idx], b_xy, detour, None)
+    kind_walk = {}
+    for k in KINDS:
+        sel = open_idx[kind[open_idx] == k]
+        kind_walk[k] = _walk_m(_straight(p_xy[sel], b_xy, detour, limit_m)[0])
+    areas = None
+    if with_areas:
+        circles = shapely.buffer(shapely.points(p_xy[open_idx]), limit_m / detour)
+        areas = (np.asarray(circles, dtype=object).reshape(-1), np.full(len(open_idx), np.nan))
+    return _Walks(
+        walk=walk,
+        nearest=nearest,
+        kind_walk=kind_walk,
+        b_access=np.full(len(b_xy), np.nan),
+        b_free=np.zeros(len(b_xy), dtype=np.bool_),
+        p_access=np.full(len(p_xy), np.nan),
+        p_free=np.zeros(len(p_xy), dtype=np.bool_),
+        areas=areas,
+    )
+
+
 def _walk_m(walk: Floats) -> Floats:
-    """Unreachable (``inf``) as NaN."""
+    """Return the walks with unreachable (``inf``) as NaN."""
     return np.where(np.isfinite(walk), walk, np.nan)
 
 
 def _straight(
     src_xy: Floats, dst_xy: Floats, detour: float, limit_m: float | None
 ) -> tuple[Floats, Ints]:
-    """Nearest source by straight distance x ``detour`` (``inf``/-1 when none within limit)."""
+    """Return the nearest source by straight distance x ``detour`` (``inf``/-1: none)."""
     walk = np.full(len(dst_xy), np.inf)
     which = np.full(len(dst_xy), -1, dtype=np.int64)
     if len(src_xy) == 0 or len(dst_xy) == 0:
@@ -461,7 +528,7 @@ def _graph(edges: gpd.GeoDataFrame, walled: gpd.GeoDataFrame | None, shut: set[s
         label = "compound" if "compound" in walled.columns else "行号"
         if "compound" in walled.columns:
             ids = walled["compound"].astype(str).to_numpy()
-        _check_geometry(walled, "walled", label, ids, _POLYGONAL, "面（Polygon）")
+        _check_geometry(walled, "walled", label, ids, (_POLYGONAL, "面（Polygon）"))
         walls = _geoms(walled)
     try:
         source = edges["source"].to_numpy(dtype=np.int64)
@@ -483,17 +550,31 @@ def _graph(edges: gpd.GeoDataFrame, walled: gpd.GeoDataFrame | None, shut: set[s
 def _network_areas(
     graph: WalkGraph, sources: Snapped, origin_xy: Floats, limit_m: float, buffer_m: float
 ) -> tuple[Geoms, Floats]:
-    """Streets each source reaches (with its own access leg), buffered and dissolved."""
+    """Streets each source reaches (with its own access leg), buffered and dissolved.
+
+    Dissolving thousands of street pieces per area is the costly part, and neighbouring
+    areas share most of their streets. So the edges are grouped in small square blocks; a
+    block whose every edge an area reaches whole enters that area as one polygon, dissolved
+    once for all areas. The result is the same union, in fewer, larger pieces.
+    """
     k = len(sources)
     reach = reached_segments(graph, sources, limit_m=limit_m)
     street_m = np.bincount(reach.owner, weights=reach.end_m - reach.start_m, minlength=k)
-    # Whole edges recur in many areas: buffer each once.
+    block, block_size = _blocks(graph)
+    n_blocks = len(block_size)
     whole = np.flatnonzero(reach.whole)
-    edges, which = np.unique(reach.edge[whole], return_inverse=True)
-    pieces = np.empty(len(reach), dtype=object)
-    pieces[whole] = _buffer(graph.edge_geometry[edges], buffer_m)[which.reshape(-1)]
-    part = np.flatnonzero(~reach.whole)
-    pieces[part] = _buffer(reach.geometry[part], buffer_m)
+    # (area, block) pairs where the area reaches every edge of the block whole.
+    pair = reach.owner[whole] * n_blocks + block[reach.edge[whole]]
+    pairs, count = np.unique(pair, return_counts=True)
+    full_pairs = pairs[count == block_size[pairs % n_blocks]]
+    in_full = np.isin(pair, full_pairs)
+    used_blocks = np.unique(full_pairs % n_blocks)
+
+    loose = np.concatenate([whole[~in_full], np.flatnonzero(~reach.whole)])
+    edges, which = np.unique(reach.edge[loose], return_inverse=True)
+    pieces = _buffer(graph.edge_geometry[edges], buffer_m)[which.reshape(-1)]
+    part = ~reach.whole[loose]
+    pieces[part] = _buffer(reach.geometry[loose[part]], buffer_m)
     # The access leg is walked too, as far as the limit allows.
     leg = np.flatnonzero((sources.edge >= 0) & (sources.access_m > 0))
     share = np.minimum(1.0, limit_m / sources.access_m[leg])
@@ -501,22 +582,44 @@ def _network_areas(
     legs = _buffer(
         np.asarray(shapely.linestrings(np.stack([origin_xy[leg], end], axis=1))), buffer_m
     )
-    pieces = np.concatenate([pieces, legs])
-    owner = np.concatenate([reach.owner, leg])
-    order = np.argsort(owner, kind="stable")
-    pieces = pieces[order]
-    bounds = np.searchsorted(owner[order], np.arange(k + 1))
 
-    def dissolve(i: int) -> Any:
-        if bounds[i] == bounds[i + 1]:
-            return shapely.Polygon()
-        return shapely.union_all(pieces[bounds[i] : bounds[i + 1]])
-
-    # GEOS releases the GIL, so threads use every core for the costliest step.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        # GEOS releases the GIL, so threads use every core for the costly unions.
+        members = np.argsort(block, kind="stable")
+        starts = np.searchsorted(block[members], np.arange(n_blocks + 1))
+
+        def block_union(b: int) -> Any:
+            lines = graph.edge_geometry[members[starts[b] : starts[b + 1]]]
+            return shapely.union_all(_buffer(lines, buffer_m))
+
+        merged = np.empty(n_blocks, dtype=object)
+        merged[used_blocks] = list(pool.map(block_union, used_blocks.tolist()))
+        pieces = np.concatenate([pieces, legs, merged[full_pairs % n_blocks]])
+        owner = np.concatenate([reach.owner[loose], leg, full_pairs // n_blocks])
+        order = np.argsort(owner, kind="stable")
+        pieces = pieces[order]
+        bounds = np.searchsorted(owner[order], np.arange(k + 1))
+
+        def dissolve(i: int) -> Any:
+            if bounds[i] == bounds[i + 1]:
+                return shapely.Polygon()
+            return shapely.union_all(pieces[bounds[i] : bounds[i + 1]])
+
         out = np.empty(k, dtype=object)
         out[:] = list(pool.map(dissolve, range(k)))
     return out, street_m.astype(np.float64)
+
+
+def _blocks(graph: WalkGraph) -> tuple[Ints, Ints]:
+    """Group the edges by the square block holding their midpoint; return group and sizes."""
+    mid = (graph.node_xy[graph.edge_u] + graph.node_xy[graph.edge_v]) / 2.0
+    lo = mid.min(axis=0) if len(mid) else np.zeros(2)
+    cell = np.floor((mid - lo) / _BLOCK_M).astype(np.int64)
+    _, block = np.unique(
+        cell[:, 0] * (cell[:, 1].max(initial=0) + 1) + cell[:, 1], return_inverse=True
+    )
+    block = block.reshape(-1).astype(np.int64)
+    return block, np.bincount(block).astype(np.int64)
 
 
 def _buffer(lines: Geoms, buffer_m: float) -> Geoms:
@@ -529,7 +632,10 @@ def _buffer(lines: Geoms, buffer_m: float) -> Geoms:
 
 def _gate_codes(closed_gates: Iterable[str]) -> set[str]:
     if isinstance(closed_gates, str | bytes):
-        msg = f"参数 closed_gates 应为出入口编号的集合（如 ['G1']），而不是单个字符串 {closed_gates!r}"
+        msg = (
+            "参数 closed_gates 应为出入口编号的集合（如 ['G1']），"
+            f"而不是单个字符串 {closed_gates!r}"
+        )
         raise OptionError(msg, loc=("closed_gates",))
     return {str(code) for code in closed_gates}
 
@@ -541,12 +647,18 @@ def _check_crs(layers: dict[str, gpd.GeoDataFrame | None]) -> Any:
         if frame is None:
             continue
         if frame.crs is None:
-            msg = f"参数 {name} 没有坐标系（crs 为 None），无法按米计算步行距离；请先设置坐标系并投影到以米为单位的投影坐标系，如 EPSG:32649"
+            msg = (
+                f"参数 {name} 没有坐标系（crs 为 None），无法按米计算步行距离；"
+                "请先设置坐标系并投影到以米为单位的投影坐标系，如 EPSG:32649"
+            )
             raise CrsError(msg, loc=(name, "crs"))
         crs = CRS.from_user_input(frame.crs)
         label = f"{crs.name}（{crs.to_string()}）"
         if not crs.is_projected:
-            msg = f"参数 {name} 的坐标系 {label} 是地理坐标系（经纬度），不能按米计算步行距离；请先投影到以米为单位的投影坐标系，如 UTM 49N（EPSG:32649）"
+            msg = (
+                f"参数 {name} 的坐标系 {label} 是地理坐标系（经纬度），不能按米计算步行距离；"
+                "请先投影到以米为单位的投影坐标系，如 UTM 49N（EPSG:32649）"
+            )
             raise CrsError(msg, loc=(name, "crs"))
         units = {axis.unit_name for axis in crs.axis_info}
         if not units <= {"metre", "meter", "m"}:
@@ -556,14 +668,17 @@ def _check_crs(layers: dict[str, gpd.GeoDataFrame | None]) -> Any:
             first = (name, crs)
         elif not crs.equals(first[1]):
             other = f"{first[1].name}（{first[1].to_string()}）"
-            msg = f"参数 {name} 的坐标系 {label} 与 {first[0]} 的坐标系 {other} 不同；请先统一到同一投影坐标系"
+            msg = (
+                f"参数 {name} 的坐标系 {label} 与 {first[0]} 的坐标系 {other} 不同；"
+                "请先统一到同一投影坐标系"
+            )
             raise CrsMismatchError(msg, loc=(name, "crs"))
     assert first is not None  # buildings and points are always checked
     return layers["buildings"].crs if layers["buildings"] is not None else first[1]
 
 
 def _ids(frame: gpd.GeoDataFrame, name: str, col: str) -> NDArray[np.object_]:
-    """The ids of ``frame`` from column or index ``col``; unique and present."""
+    """Return the ids of ``frame`` from column or index ``col``, refusing gaps and repeats."""
     if col in frame.columns:
         values = frame[col]
     elif frame.index.name == col:
@@ -581,7 +696,8 @@ def _ids(frame: gpd.GeoDataFrame, name: str, col: str) -> NDArray[np.object_]:
         shown = "、".join(str(v) for v in pd.unique(dup.to_numpy())[:5])
         msg = f"参数 {name} 的 {col} 有重复值：{shown}（共 {len(dup)} 行）；编号必须唯一"
         raise DuplicateIdError(msg, loc=(name, col))
-    return values.to_numpy(dtype=object)
+    ids: NDArray[np.object_] = values.to_numpy(dtype=object)
+    return ids
 
 
 def _geoms(frame: gpd.GeoDataFrame) -> Geoms:
@@ -593,9 +709,10 @@ def _check_geometry(
     name: str,
     col: str,
     ids: NDArray[np.object_],
-    types: tuple[int, ...],
-    expected: str,
+    expect: tuple[tuple[int, ...], str],
 ) -> None:
+    """Refuse missing, empty, wrongly typed or invalid geometry, naming the feature."""
+    types, expected = expect
     geoms = _geoms(frame)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(geoms)
@@ -636,7 +753,10 @@ def _kinds(points: pd.DataFrame, ids: NDArray[np.object_]) -> NDArray[np.object_
     bad = ~np.isin(kind, np.asarray(KINDS, dtype=object))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        msg = f"参数 points 中 service_point_id={ids[i]} 的 kind 为 {kind[i]!r}，应为 {'、'.join(KINDS)} 之一"
+        msg = (
+            f"参数 points 中 service_point_id={ids[i]} 的 kind 为 {kind[i]!r}，"
+            f"应为 {'、'.join(KINDS)} 之一"
+        )
         raise InvalidValueError(msg, loc=("points", str(ids[i]), "kind"))
     return kind
 
@@ -649,7 +769,10 @@ def _open(points: pd.DataFrame, ids: NDArray[np.object_]) -> Bools:
     bad = np.array([not isinstance(v, bool | np.bool_) for v in values], dtype=np.bool_)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        msg = f"参数 points 中 service_point_id={ids[i]} 的 is_open 为 {values[i]!r}，应为 True 或 False"
+        msg = (
+            f"参数 points 中 service_point_id={ids[i]} 的 is_open 为 {values[i]!r}，"
+            "应为 True 或 False"
+        )
         raise InvalidValueError(msg, loc=("points", str(ids[i]), "is_open"))
     return values.astype(np.bool_)
 
@@ -664,7 +787,10 @@ def _aligned(coverage: Coverage, buildings: gpd.GeoDataFrame) -> NDArray[np.int6
     index = pd.Index(ids)
     pos = index.get_indexer(pd.Index(cov_ids))
     if len(ids) != len(cov_ids) or (pos < 0).any():
-        msg = f"参数 buildings（{len(ids)} 栋）与 coverage 计算时的楼栋不一致（{len(cov_ids)} 栋）；请传入同一批楼栋"
+        msg = (
+            f"参数 buildings（{len(ids)} 栋）与 coverage 计算时的楼栋不一致"
+            f"（{len(cov_ids)} 栋）；请传入同一批楼栋"
+        )
         raise CoverageMismatchError(msg, loc=("buildings", "building_id"))
     return pos.astype(np.int64)
 
@@ -676,7 +802,7 @@ def summarize(
     *,
     by: str,
 ) -> pd.DataFrame:
-    """Coverage per community, grid or compound.
+    """Sum up coverage per community, grid or compound.
 
     Parameters
     ----------
@@ -730,17 +856,21 @@ def summarize(
     for k in KINDS:
         near = coverage.by_kind[k].to_numpy(dtype=np.float64) <= coverage.limit_m
         frame[f"households_covered_{k}"] = np.where(near, hh, 0.0)
-    out = frame.groupby(by, dropna=False, sort=True).sum(min_count=0)
-    for what in ("households", "residents"):
-        total = out[what].to_numpy(dtype=np.float64)
-        got = out[f"{what}_covered"].to_numpy(dtype=np.float64)
-        share = np.divide(got, total, out=np.full(len(total), np.nan), where=total > 0)
-        out.insert(out.columns.get_loc(f"{what}_covered") + 1, f"{what}_covered_share", share)
-    return out
+    sums = frame.groupby(by, dropna=False, sort=True).sum(min_count=0)
+    columns: dict[str, Any] = {}
+    for col in sums.columns:
+        columns[col] = sums[col]
+        what = col.removesuffix("_covered")
+        if col.endswith("_covered") and what in ("households", "residents"):
+            total = sums[what].to_numpy(dtype=np.float64)
+            got = sums[col].to_numpy(dtype=np.float64)
+            share = np.divide(got, total, out=np.full(len(total), np.nan), where=total > 0)
+            columns[f"{col}_share"] = share
+    return pd.DataFrame(columns, index=sums.index)
 
 
 def uncovered(coverage: Coverage, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The buildings outside the circle, nearest to its edge first.
+    """List the buildings outside the circle, nearest to its edge first.
 
     Sorted by ``gap_m = walk_m - limit_m`` ascending (the easiest to bring in first), then
     the buildings no open point reaches at all (``walk_m`` NaN).
@@ -772,7 +902,7 @@ def uncovered(coverage: Coverage, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFra
 
 
 def compare(before: Coverage, after: Coverage, buildings: gpd.GeoDataFrame) -> ScenarioDiff:
-    """Buildings, households and residents a scenario brings into or drops out of coverage.
+    """Count the buildings, households and residents a scenario brings in or leaves out.
 
     Both coverages must be for the same buildings, and both on the network or both
     approximate (mixing them would report the method's difference as a gain or a loss).

@@ -62,7 +62,9 @@ SNAP_SEARCH_M = 300.0
 
 # Sources run together in one Dijkstra call on one local subgraph; measured on a 50,000
 # building city (bench/README.md): smaller chunks cut the subgraph, larger ones the calls.
-_CHUNK = 32
+_CHUNK = 64
+# ...and a chunk may spread over at least this much, so that short limits make few calls.
+_MIN_SPREAD_M = 250.0
 # Added to every Dijkstra limit so that round-off in a sum never drops a node at the limit;
 # the exact limit is applied to the final sums.
 _LIMIT_SLACK = 1e-9
@@ -242,13 +244,63 @@ def build_graph(
     >>> import shapely
     >>> g = build_graph([10, 20], [20, 30], [5.0, 7.0],
     ...                 shapely.linestrings([[[0, 0], [5, 0]], [[5, 0], [12, 0]]]))
-    >>> g.n_nodes, float(g.csgraph[[0], [2]].sum())
-    (3, 0.0)
+    >>> g.n_nodes, float(g.csgraph[0, 1]), float(g.csgraph[1, 2])
+    (3, 5.0, 7.0)
     """
+    src, tgt, length, geoms = _edge_arrays(source, target, length_m, geometry)
+    m = len(src)
+    is_gate, closed = _gate_flags(gate, closed_gates, m)
+    node_id, inverse = np.unique(np.concatenate([src, tgt]), return_inverse=True)
+    inverse = inverse.reshape(-1).astype(np.int64)
+    u_all, v_all = inverse[:m], inverse[m:]
+    n = len(node_id)
+
+    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(line_of, minlength=m)
+    first = np.cumsum(counts) - counts
+    last = first + counts - 1
+    node_xy = np.full((n, 2), np.nan)
+    node_xy[v_all] = coords[last]
+    node_xy[u_all] = coords[first]
+
+    kept = np.flatnonzero(~closed)
+    u, v, ell = u_all[kept], v_all[kept], length[kept]
+    mid_xy, geom_len = _midpoints(coords, line_of, first, last)
+    off = np.maximum(
+        np.hypot(*(coords[first[kept]] - node_xy[u]).T),
+        np.hypot(*(coords[last[kept]] - node_xy[v]).T),
+    )
+    chord = np.hypot(*(node_xy[u] - node_xy[v]).T)
+    ratio, slack = _reach_bound(ell, geom_len[kept], chord, off)
+    zones = _polygons(walled)
+    zone = np.full(len(kept), -1, dtype=np.int64)
+    if len(zones) and len(kept):
+        zone = _zone_of(zones, geoms[kept], mid_xy[kept])
+    return WalkGraph(
+        csgraph=_csr(n, u, v, ell),
+        node_id=node_id.astype(np.int64),
+        node_xy=node_xy,
+        edge_u=u,
+        edge_v=v,
+        edge_length_m=ell,
+        edge_geometry=geoms[kept],
+        edge_row=kept.astype(np.int64),
+        edge_gate=is_gate[kept],
+        edge_zone=zone,
+        zones=zones,
+        reach_ratio=ratio,
+        reach_slack_m=slack,
+    )
+
+
+def _edge_arrays(
+    source: ArrayLike, target: ArrayLike, length_m: ArrayLike, geometry: ArrayLike
+) -> tuple[Ints, Ints, Floats, Geoms]:
+    """Return the edge columns as arrays, refusing what cannot be routed."""
     src = np.asarray(source)
     tgt = np.asarray(target)
     length = np.asarray(length_m, dtype=np.float64)
-    geoms = np.asarray(geometry, dtype=object)
+    geoms = np.asarray(geometry, dtype=object).reshape(-1)
     m = len(src)
     if not len(tgt) == len(length) == len(geoms) == m:
         msg = (
@@ -270,67 +322,33 @@ def build_graph(
         i = int(np.flatnonzero(wrong)[0])
         msg = f"路网边表第 {i + 1} 行的几何不是非空的线（LineString）：{_describe(geoms[i])}"
         raise GeometryError(msg, loc=("edges", "row", i + 1, "geometry"))
-    src = src.astype(np.int64)
-    tgt = tgt.astype(np.int64)
+    return src.astype(np.int64), tgt.astype(np.int64), length, geoms
 
-    closed = np.zeros(m, dtype=np.bool_)
-    is_gate = np.zeros(m, dtype=np.bool_)
-    if gate is not None:
-        gates = pd.Series(np.asarray(gate, dtype=object), dtype=object)
-        is_gate = gates.notna().to_numpy()
-        shut = {str(code) for code in closed_gates}
-        if shut:
-            closed = is_gate & gates.astype(str).isin(shut).to_numpy()
 
-    node_id, inverse = np.unique(np.concatenate([src, tgt]), return_inverse=True)
-    inverse = inverse.reshape(-1).astype(np.int64)
-    u_all, v_all = inverse[:m], inverse[m:]
-    n = len(node_id)
+def _gate_flags(gate: ArrayLike | None, closed_gates: Iterable[str], m: int) -> tuple[Bools, Bools]:
+    """Return which edges pass a gate, and which pass a closed one."""
+    if gate is None:
+        return np.zeros(m, dtype=np.bool_), np.zeros(m, dtype=np.bool_)
+    gates = pd.Series(np.asarray(gate, dtype=object).reshape(-1), dtype=object)
+    is_gate = gates.notna().to_numpy()
+    shut = {str(code) for code in closed_gates}
+    closed = is_gate & gates.astype(str).isin(shut).to_numpy() if shut else np.zeros_like(is_gate)
+    return is_gate, closed
 
-    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(line_of, minlength=m)
-    first = np.cumsum(counts) - counts
-    last = first + counts - 1
-    node_xy = np.full((n, 2), np.nan)
-    node_xy[v_all] = coords[last]
-    node_xy[u_all] = coords[first]
 
-    kept = np.flatnonzero(~closed)
-    u, v, ell = u_all[kept], v_all[kept], length[kept]
-    geom_len = np.asarray(shapely.length(geoms[kept]), dtype=np.float64)
-    chord = np.hypot(*(node_xy[u] - node_xy[v]).T)
+def _reach_bound(ell: Floats, geom_len: Floats, chord: Floats, off: Floats) -> tuple[float, float]:
+    """Return how much shorter than its line a walk can be, and the ends' mismatch.
+
+    Walking ``w`` metres moves at most ``w / ratio`` metres along lines and node to node;
+    ``slack`` allows for edge ends that do not sit exactly on their node.
+    """
     ratio = 1.0
     for span in (geom_len, chord):
         pos = span > 0
         if pos.any():
             ratio = min(ratio, float(np.min(ell[pos] / span[pos])))
-    slack = 0.0
-    if len(kept):
-        off_u = np.hypot(*(coords[first[kept]] - node_xy[u]).T)
-        off_v = np.hypot(*(coords[last[kept]] - node_xy[v]).T)
-        slack = 2.0 * float(max(off_u.max(), off_v.max()))
-
-    zones = _polygons(walled)
-    zone = np.full(len(kept), -1, dtype=np.int64)
-    if len(zones) and len(kept):
-        mid = shapely.line_interpolate_point(geoms[kept], 0.5, normalized=True)
-        zone = _zone_of(zones, np.asarray(mid, dtype=object))
-
-    return WalkGraph(
-        csgraph=_csr(n, u, v, ell),
-        node_id=node_id.astype(np.int64),
-        node_xy=node_xy,
-        edge_u=u,
-        edge_v=v,
-        edge_length_m=ell,
-        edge_geometry=geoms[kept],
-        edge_row=kept.astype(np.int64),
-        edge_gate=is_gate[kept],
-        edge_zone=zone,
-        zones=zones,
-        reach_ratio=max(ratio, 0.0),
-        reach_slack_m=slack,
-    )
+    slack = 2.0 * float(off.max(initial=0.0))
+    return max(ratio, 0.0), slack
 
 
 def _describe(geom: Any) -> str:
@@ -345,15 +363,43 @@ def _polygons(walled: ArrayLike | None) -> Geoms:
     if walled is None:
         return np.empty(0, dtype=object)
     geoms = np.asarray(walled, dtype=object).reshape(-1)
-    return geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    out: Geoms = geoms[keep]
+    return out
 
 
-def _zone_of(zones: Geoms, pts: Geoms) -> Ints:
-    """Index of the (first) zone polygon holding each point, -1 for none."""
-    out = np.full(len(pts), -1, dtype=np.int64)
-    if len(zones) == 0 or len(pts) == 0:
+def _midpoints(coords: Floats, line_of: Ints, first: Ints, last: Ints) -> tuple[Floats, Floats]:
+    """Return the point halfway along each line, and each line's length (>= 2 points)."""
+    step = np.zeros(len(coords))
+    step[1:] = np.hypot(*np.diff(coords, axis=0).T)
+    step[first] = 0.0
+    total = np.cumsum(step)
+    cum = total - total[first][line_of]
+    length = cum[last]
+    span = float(length.max(initial=0.0)) + 1.0
+    key = line_of * span + cum
+    half = length / 2.0
+    j = np.searchsorted(key, np.arange(len(first)) * span + half, side="left")
+    j = np.clip(j, first + 1, last)
+    seg = cum[j] - cum[j - 1]
+    f = np.where(seg > 0, (half - cum[j - 1]) / np.where(seg > 0, seg, 1.0), 0.0)
+    f = np.clip(f, 0.0, 1.0)[:, None]
+    return coords[j - 1] * (1.0 - f) + coords[j] * f, length
+
+
+def _zone_of(zones: Geoms, probe: Geoms, xy: Floats) -> Ints:
+    """Index of the (first) zone polygon holding each point ``xy`` strictly inside, -1 if none.
+
+    ``probe`` holds a geometry per point whose box contains it (the point itself, or the
+    line it is the midpoint of): the tree pairs boxes, ``contains_xy`` decides, which is
+    several times faster than building points and asking for ``within``.
+    """
+    out = np.full(len(xy), -1, dtype=np.int64)
+    if len(zones) == 0 or len(xy) == 0:
         return out
-    pi, zi = shapely.STRtree(zones).query(pts, predicate="within")
+    pi, zi = shapely.STRtree(zones).query(probe)
+    inside = shapely.contains_xy(zones[zi], xy[pi, 0], xy[pi, 1])
+    pi, zi = pi[inside], zi[inside]
     order = np.lexsort((zi, pi))[::-1]  # the lowest zone index is written last and wins
     out[pi[order]] = zi[order]
     return out
@@ -446,28 +492,30 @@ def snap_points(graph: WalkGraph, xy: ArrayLike, *, search_m: float = SNAP_SEARC
     pts_xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     k = len(pts_xy)
     pts = np.asarray(shapely.points(pts_xy), dtype=object).reshape(-1)
-    zone = _zone_of(graph.zones, pts)
+    zone = _zone_of(graph.zones, pts, pts_xy)
     edge = np.full(k, -1, dtype=np.int64)
     unrestricted = np.zeros(k, dtype=np.bool_)
     cand = np.flatnonzero(~graph.edge_gate).astype(np.int64)
     if len(cand) and k:
         geoms = graph.edge_geometry
         if len(graph.zones) == 0:
-            _nearest_into(edge, np.arange(k), pts, cand, geoms, None)
+            _nearest_into(edge, np.arange(k), pts, cand=cand, geoms=geoms, max_m=None)
         else:
             cz = graph.edge_zone[cand]
             outside, inside = np.flatnonzero(zone < 0), np.flatnonzero(zone >= 0)
-            _nearest_into(edge, outside, pts, cand[cz < 0], geoms, search_m)
-            _nearest_in_zone(edge, inside, pts, zone, cand[cz >= 0], graph, search_m)
+            _nearest_into(edge, outside, pts, cand=cand[cz < 0], geoms=geoms, max_m=search_m)
+            _nearest_in_zone(
+                edge, inside, pts, zone=zone, cand=cand[cz >= 0], graph=graph, max_m=search_m
+            )
             miss = np.flatnonzero(edge < 0)
             if len(miss):
-                _nearest_into(edge, miss, pts, cand, geoms, None)
+                _nearest_into(edge, miss, pts, cand=cand, geoms=geoms, max_m=None)
                 unrestricted[miss] = True
-    return _locate(graph, pts, pts_xy, edge, zone, unrestricted)
+    return _locate(graph, pts, pts_xy, edge, zone=zone, unrestricted=unrestricted)
 
 
 def _nearest_into(
-    edge: Ints, which: Ints, pts: Geoms, cand: Ints, geoms: Geoms, max_m: float | None
+    edge: Ints, which: Ints, pts: Geoms, *, cand: Ints, geoms: Geoms, max_m: float | None
 ) -> None:
     """Write into ``edge[which]`` the nearest of ``cand`` edges (within ``max_m``)."""
     if len(which) == 0 or len(cand) == 0:
@@ -481,12 +529,13 @@ def _nearest_in_zone(
     edge: Ints,
     which: Ints,
     pts: Geoms,
+    *,
     zone: Ints,
     cand: Ints,
     graph: WalkGraph,
     max_m: float,
 ) -> None:
-    """Nearest edge in the feature's own walled compound, within ``max_m``."""
+    """Write into ``edge[which]`` the nearest edge in each feature's own walled compound."""
     if len(which) == 0 or len(cand) == 0:
         return
     geoms = graph.edge_geometry
@@ -510,7 +559,7 @@ def _nearest_in_zone(
 
 
 def _locate(
-    graph: WalkGraph, pts: Geoms, pts_xy: Floats, edge: Ints, zone: Ints, unrestricted: Bools
+    graph: WalkGraph, pts: Geoms, pts_xy: Floats, edge: Ints, *, zone: Ints, unrestricted: Bools
 ) -> Snapped:
     k = len(edge)
     t = np.full(k, np.nan)
@@ -581,11 +630,14 @@ class NearestSource:
     source: Ints
 
 
-def _with_sources(base: Any, n: int, u: Ints, v: Ints, to_u: Floats, to_v: Floats) -> Any:
-    """``base`` (``n`` nodes) plus one virtual node per source with one-way edges to ``u``, ``v``.
+def _with_sources(base: Any, n: int, ends: tuple[Ints, Ints], legs: tuple[Floats, Floats]) -> Any:
+    """Return ``base`` (``n`` nodes) plus a virtual node per source, with edges to its ends.
 
-    One-way, so no walk passes through a source; virtual node ``n + i`` is source ``i``.
+    The edges run one way, from the source to ``ends`` (metres ``legs``), so no walk passes
+    through a source; virtual node ``n + i`` is source ``i``.
     """
+    u, v = ends
+    to_u, to_v = legs
     p = len(u)
     indptr = np.concatenate([base.indptr, base.indptr[-1] + 2 * np.arange(1, p + 1)])
     return csr_array(
@@ -624,7 +676,7 @@ def nearest_source_distances(
     *,
     limit_m: float | None = None,
 ) -> NearestSource:
-    """Walking metres from every target to its nearest source, in one Dijkstra run.
+    """Return walking metres from every target to its nearest source, in one Dijkstra run.
 
     Each source becomes a virtual node with one-way edges to the two ends of its edge
     (access leg + part of the edge); one multi-source run (scipy ``dijkstra`` with
@@ -653,9 +705,8 @@ def nearest_source_distances(
     if len(live) == 0 or k == 0:
         return NearestSource(walk, which)
     src = sources.take(live)
-    G = _with_sources(
-        graph.csgraph, n, graph.edge_u[src.edge], graph.edge_v[src.edge], *_legs(graph, src)
-    )
+    ends = (graph.edge_u[src.edge], graph.edge_v[src.edge])
+    G = _with_sources(graph.csgraph, n, ends, _legs(graph, src))
     limit = np.inf if limit_m is None else limit_m + _LIMIT_SLACK
     dist, _, origin = dijkstra(
         G,
@@ -714,6 +765,7 @@ def _chunks(xy: Floats, radius: float, size: int) -> list[Ints]:
     if not np.isfinite(radius):
         return [np.arange(i, min(i + size, k), dtype=np.int64) for i in range(0, k, size)]
     cell = np.floor((xy - xy.min(axis=0)) / max(radius, 1.0)).astype(np.uint64)
+    spread = max(radius, _MIN_SPREAD_M)
     order = np.argsort(_morton(cell[:, 0], cell[:, 1]), kind="stable").astype(np.int64)
     out: list[Ints] = []
     start = 0
@@ -722,8 +774,8 @@ def _chunks(xy: Floats, radius: float, size: int) -> list[Ints]:
     for i, s in enumerate(order.tolist()):
         x, y = xy[s]
         nx0, ny0, nx1, ny1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
-        # A group may not spread wider than a search radius: its subgraph would balloon.
-        if i > start and (i - start >= size or nx1 - nx0 > radius or ny1 - ny0 > radius):
+        # A group may not spread much wider than a search radius: its subgraph would balloon.
+        if i > start and (i - start >= size or nx1 - nx0 > spread or ny1 - ny0 > spread):
             out.append(order[start:i])
             start = i
             nx0, ny0, nx1, ny1 = x, y, x, y
@@ -748,18 +800,57 @@ def _morton(x: NDArray[np.uint64], y: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return spread(x) | (spread(y) << np.uint64(1))
 
 
+class _Grid:
+    """Points bucketed in square cells, to list the points in a box quickly."""
+
+    def __init__(self, xy: Floats, cell_m: float) -> None:
+        self.xy = xy
+        lo = xy.min(axis=0) if len(xy) else np.zeros(2)
+        span = (xy.max(axis=0) - lo) if len(xy) else np.zeros(2)
+        # Never more than about four million cells, whatever the radius.
+        self.cell = max(cell_m, float(np.sqrt(max(span[0] * span[1], 1.0) / 4e6)), 1e-3)
+        self.lo = lo
+        c = np.floor((xy - lo) / self.cell).astype(np.int64)
+        self.nx = int(c[:, 0].max(initial=0)) + 1
+        self.ny = int(c[:, 1].max(initial=0)) + 1
+        key = c[:, 1] * self.nx + c[:, 0]
+        self.order = np.argsort(key, kind="stable").astype(np.int64)
+        self.starts = np.searchsorted(key[self.order], np.arange(self.nx * self.ny + 1))
+
+    def within(self, bbox: tuple[float, float, float, float]) -> Ints:
+        """Positions of the points inside ``bbox`` (boundary included), ascending."""
+        x0, y0, x1, y1 = bbox
+        cx0, cy0 = np.floor((np.array([x0, y0]) - self.lo) / self.cell).astype(np.int64)
+        cx1, cy1 = np.floor((np.array([x1, y1]) - self.lo) / self.cell).astype(np.int64)
+        cx0, cx1 = max(int(cx0), 0), min(int(cx1), self.nx - 1)
+        cy0, cy1 = max(int(cy0), 0), min(int(cy1), self.ny - 1)
+        if cx0 > cx1 or cy0 > cy1:
+            return np.empty(0, dtype=np.int64)
+        rows = [
+            self.order[self.starts[cy * self.nx + cx0] : self.starts[cy * self.nx + cx1 + 1]]
+            for cy in range(cy0, cy1 + 1)
+        ]
+        got = np.concatenate(rows)
+        p = self.xy[got]
+        keep = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
+        return np.sort(got[keep])
+
+
 def _runs(graph: WalkGraph, sources: Snapped, limit_m: float, size: int) -> Iterator[_Run]:
     """Search from every snapped source up to ``limit_m``, chunk by chunk.
 
     A walk of ``limit_m`` never ends farther (straight line) than ``graph.reach_radius_m``
     from its start, so each chunk searches only the nodes in its sources' box widened by
     that radius; every shortest path within the limit stays inside it, so this is exact.
+    ``_Run.pos`` is valid until the next run is asked for.
     """
     n = graph.n_nodes
     live = np.flatnonzero(sources.edge >= 0).astype(np.int64)
     radius = graph.reach_radius_m(limit_m)
     limit = limit_m + _LIMIT_SLACK
-    x, y = graph.node_xy[:, 0], graph.node_xy[:, 1]
+    bounded = bool(np.isfinite(radius))
+    grid = _Grid(graph.node_xy, radius) if bounded and len(live) else None
+    pos = np.full(n + 1, -1, dtype=np.int64)
     for chunk in _chunks(sources.xy[live], radius, size):
         which = live[chunk]
         sxy = sources.xy[which]
@@ -769,14 +860,7 @@ def _runs(graph: WalkGraph, sources: Snapped, limit_m: float, size: int) -> Iter
             float(sxy[:, 0].max() + radius),
             float(sxy[:, 1].max() + radius),
         )
-        if np.isfinite(radius):
-            inside = (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
-            node = np.flatnonzero(inside).astype(np.int64)
-            sub = graph.csgraph[node][:, node]
-        else:
-            node = np.arange(n, dtype=np.int64)
-            sub = graph.csgraph
-        pos = np.full(n + 1, -1, dtype=np.int64)
+        node = grid.within(bbox) if grid is not None else np.arange(n, dtype=np.int64)
         pos[node] = np.arange(len(node), dtype=np.int64)
         src = sources.take(which)
         ns = len(node)
@@ -785,17 +869,41 @@ def _runs(graph: WalkGraph, sources: Snapped, limit_m: float, size: int) -> Iter
         su, sv = pos[graph.edge_u[src.edge]], pos[graph.edge_v[src.edge]]
         su[su < 0] = ns
         sv[sv < 0] = ns
-        ext = _with_sources(_pad(sub, ns), ns + 1, su, sv, *_legs(graph, src))
+        ext = _local_graph(graph.csgraph, node, pos, (su, sv), _legs(graph, src))
         d = dijkstra(ext, directed=True, indices=ns + 1 + np.arange(len(which)), limit=limit)
         dist = np.asarray(d[:, : ns + 1], dtype=np.float64)
         dist[:, ns] = np.inf
         yield _Run(which, node, pos, dist, bbox)
+        pos[node] = -1
 
 
-def _pad(sub: Any, ns: int) -> Any:
-    """The subgraph plus one isolated padding node ``ns``."""
-    indptr = np.append(sub.indptr, sub.indptr[-1]).astype(np.int64)
-    return csr_array((sub.data, sub.indices.astype(np.int64), indptr), shape=(ns + 1, ns + 1))
+def _local_graph(
+    G: Any, node: Ints, pos: Ints, ends: tuple[Ints, Ints], legs: tuple[Floats, Floats]
+) -> Any:
+    """Return the subgraph on ``node``, a padding node, then a virtual node per source.
+
+    Built straight from the CSR arrays: scipy's fancy indexing costs more than the search
+    itself when a chunk is small.
+    """
+    u, v = ends
+    to_u, to_v = legs
+    ns, p = len(node), len(u)
+    start, stop = G.indptr[node], G.indptr[node + 1]
+    count = stop - start
+    offset = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(count) - count, count
+    )
+    flat = np.repeat(start, count) + offset
+    col = pos[G.indices[flat]]
+    keep = col >= 0
+    row_len = np.bincount(np.repeat(np.arange(ns), count)[keep], minlength=ns)
+    indptr = np.concatenate(
+        [[0], np.cumsum(row_len), [keep.sum()], keep.sum() + 2 * np.arange(1, p + 1)]
+    ).astype(np.int64)
+    indices = np.concatenate([col[keep], np.column_stack([u, v]).ravel()]).astype(np.int64)
+    data = np.concatenate([G.data[flat[keep]], np.column_stack([to_u, to_v]).ravel()])
+    size = ns + 1 + p
+    return csr_array((data, indices, indptr), shape=(size, size))
 
 
 def distances_within(
@@ -806,7 +914,7 @@ def distances_within(
     limit_m: float,
     chunk: int = _CHUNK,
 ) -> Any:
-    """Walking metres between every source and every target up to ``limit_m``.
+    """Return walking metres between every source and every target, up to ``limit_m``.
 
     One Dijkstra per source (scipy, ``limit=limit_m``), run a chunk of nearby sources at a
     time on the subgraph they can reach (see :func:`_runs`), so the cost follows what lies
@@ -837,11 +945,11 @@ def distances_within(
     cols: list[Ints] = []
     vals: list[Floats] = []
     t_ok = np.flatnonzero(targets.edge >= 0)
-    txy = targets.xy[t_ok]
+    t_grid = _Grid(targets.xy[t_ok], graph.reach_radius_m(limit_m)) if len(t_ok) else None
     for run in _runs(graph, sources, limit_m, chunk):
-        x0, y0, x1, y1 = run.bbox
-        near = (txy[:, 0] >= x0) & (txy[:, 0] <= x1) & (txy[:, 1] >= y0) & (txy[:, 1] <= y1)
-        tj = t_ok[near]
+        if t_grid is None:
+            break
+        tj = t_ok[t_grid.within(run.bbox)] if np.isfinite(run.bbox[0]) else t_ok
         if len(tj) == 0:
             continue
         e = targets.edge[tj]
@@ -902,7 +1010,7 @@ class Reach:
 def reached_segments(
     graph: WalkGraph, sources: Snapped, *, limit_m: float, chunk: int = _CHUNK
 ) -> Reach:
-    """The parts of edges each source reaches within ``limit_m``, partial edges cut exactly.
+    """Return the parts of edges each source reaches within ``limit_m``, cut exactly.
 
     An edge ``(u, v)`` of length ``L`` reached at ``d(u)`` and ``d(v)`` is walked from ``u``
     for ``limit - d(u)`` and from ``v`` for ``limit - d(v)`` (whole when these add up to
@@ -1007,7 +1115,7 @@ def _merge_intervals(
 
 
 def _substrings(geoms: Geoms, edge: Ints, start: Floats, end: Floats) -> Geoms:
-    """The parts of ``geoms[edge]`` between ``start`` and ``end`` metres along them."""
+    """Return the parts of ``geoms[edge]`` between ``start`` and ``end`` metres along them."""
     if len(edge) == 0:
         return np.empty(0, dtype=object)
     uniq, line = np.unique(edge, return_inverse=True)

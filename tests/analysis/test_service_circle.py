@@ -18,7 +18,7 @@ import geopandas as gpd
 import shapely
 
 from gis_api.analysis import service_circle as sc
-from gis_api.analysis import walknet as W
+from gis_api.analysis import walknet as wn
 from tests.analysis.test_walknet import (
     BUILDING_XY,
     COMPOUND,
@@ -176,7 +176,7 @@ def test_service_area_follows_the_streets_and_cuts_partial_edges(
     cov = cover(buildings, points, edges, walled)
     assert cov.areas is not None
     area = cov.areas.geometry.iloc[0]
-    minx, miny, maxx, maxy = area.bounds
+    minx, _, maxx, maxy = area.bounds
     buffer_m = sc.STREET_BUFFER_M
     # 80 m remain at (110,-10): the street is reached to x = 190, no farther.
     assert maxx - buffer_m - X0 == pytest.approx(190.0, abs=1.0)
@@ -333,7 +333,7 @@ def test_mixed_crs_is_refused(buildings, points, edges, walled) -> None:
 
 def test_duplicate_ids_are_refused(buildings, points, edges, walled) -> None:
     dup = buildings.assign(building_id=["B1", "B2", "B1", "B4"])
-    with pytest.raises(sc.DuplicateIdError, match="building_id.*B1"):
+    with pytest.raises(sc.DuplicateIdError, match=r"building_id.*B1"):
         cover(dup, points, edges, walled)
     twice = pd.concat([points, points])
     with pytest.raises(sc.DuplicateIdError, match="SP1"):
@@ -344,17 +344,17 @@ def test_duplicate_ids_are_refused(buildings, points, edges, walled) -> None:
 def test_empty_and_wrong_geometry_is_refused(buildings, points, edges, walled) -> None:
     empty = buildings.copy()
     empty.loc[1, "geometry"] = shapely.Polygon()
-    with pytest.raises(sc.GeometryError, match="B2.*为空"):
+    with pytest.raises(sc.GeometryError, match=r"B2.*为空"):
         cover(empty, points, edges, walled)
     as_points = buildings.copy()
     as_points["geometry"] = as_points.geometry.centroid
-    with pytest.raises(sc.GeometryError, match="B1.*Point"):
+    with pytest.raises(sc.GeometryError, match=r"B1.*Point"):
         cover(as_points, points, edges, walled)
     bowtie = buildings.copy()
     bowtie.loc[0, "geometry"] = shapely.Polygon(
         [xy((45, 75)), xy((55, 85)), xy((55, 75)), xy((45, 85))]
     )
-    with pytest.raises(sc.GeometryError, match="B1.*无效"):
+    with pytest.raises(sc.GeometryError, match=r"B1.*无效"):
         cover(bowtie, points, edges, walled)
 
 
@@ -418,7 +418,7 @@ def test_walks_match_networkx_on_a_generated_city(city) -> None:
     )
     assert len(city["shut"]) > 0
     # The same graph and snaps, then an explicit networkx graph routed independently.
-    g = W.build_graph(
+    g = wn.build_graph(
         e["source"].to_numpy(),
         e["target"].to_numpy(),
         e["length_m"].to_numpy(),
@@ -427,9 +427,9 @@ def test_walks_match_networkx_on_a_generated_city(city) -> None:
         closed_gates=city["shut"],
         walled=city["walled"].geometry.array,
     )
-    bs = W.snap_points(g, shapely.get_coordinates(b.geometry.representative_point().array))
+    bs = wn.snap_points(g, shapely.get_coordinates(b.geometry.representative_point().array))
     opened = p[p["is_open"]]
-    ps = W.snap_points(g, shapely.get_coordinates(opened.geometry.array))
+    ps = wn.snap_points(g, shapely.get_coordinates(opened.geometry.array))
     G = split_graph(g, {"b": bs, "p": ps})
     ref = nx.multi_source_dijkstra_path_length(G, [("p", i) for i in range(len(ps))])
     expect = np.array([ref.get(("b", j), np.nan) for j in range(len(bs))])
@@ -457,8 +457,8 @@ def test_snapping_matches_brute_force_on_a_generated_city(city) -> None:
         zone = b["compound"].iloc[i]
         same = edge_zone.isna() if pd.isna(zone) else edge_zone == zone
         d = cand.geometry[same.to_numpy()].distance(rep.iloc[i]).min()
-        assert cov.buildings["snap_unrestricted"].iloc[i] == (d > W.SNAP_SEARCH_M)
-        if d <= W.SNAP_SEARCH_M:
+        assert cov.buildings["snap_unrestricted"].iloc[i] == (d > wn.SNAP_SEARCH_M)
+        if d <= wn.SNAP_SEARCH_M:
             assert cov.buildings["access_m"].iloc[i] == pytest.approx(d, abs=1e-6)
 
 
@@ -482,3 +482,16 @@ def test_closing_gates_never_gains_on_a_generated_city(city) -> None:
     assert s["households_covered"].sum() == pytest.approx(
         b["households"].to_numpy()[after.buildings["covered"].to_numpy()].sum()
     )
+
+
+def test_no_open_point_covers_nobody(buildings, edges, walled) -> None:
+    shut = make_points(SP1=((-100, -20), "centre", False))
+    for net in (edges, None):
+        cov = cover(buildings, shut, net, walled)
+        assert not cov.buildings["covered"].any()
+        assert cov.buildings["walk_m"].isna().all()
+        assert cov.buildings["nearest_service_point_id"].isna().all()
+        assert cov.areas is not None and len(cov.areas) == 0
+    s = sc.summarize(cov, buildings, shut, by="grid")
+    assert (s["households_covered"] == 0).all()
+    assert sc.uncovered(cov, buildings)["building_id"].tolist() == ["B1", "B2", "B3", "B4"]

@@ -31,7 +31,7 @@ import pytest
 
 import shapely
 
-from gis_api.analysis import walknet as W
+from gis_api.analysis import walknet as wn
 
 X0, Y0 = 700_000.0, 2_540_000.0
 
@@ -87,9 +87,9 @@ def hand_edges() -> dict[str, Any]:
     }
 
 
-def hand_graph(closed: tuple[str, ...] = ("G-E",)) -> W.WalkGraph:
+def hand_graph(closed: tuple[str, ...] = ("G-E",)) -> wn.WalkGraph:
     e = hand_edges()
-    return W.build_graph(
+    return wn.build_graph(
         e["source"],
         e["target"],
         e["length_m"],
@@ -104,7 +104,7 @@ def coords(named: dict[str, tuple[float, float]]) -> np.ndarray:
     return np.array([xy(p) for p in named.values()])
 
 
-def split_graph(graph: W.WalkGraph, groups: dict[str, W.Snapped]) -> nx.Graph:
+def split_graph(graph: wn.WalkGraph, groups: dict[str, wn.Snapped]) -> nx.Graph:
     """An explicit networkx graph: every edge split at every snap point, features as leaves.
 
     Independent of walknet's virtual-source arithmetic: features are ordinary nodes
@@ -161,10 +161,10 @@ def test_graph_maps_ids_keeps_shortest_parallel_and_drops_closed_gates() -> None
 
 def test_zero_length_edge_still_joins() -> None:
     geoms = shapely.linestrings([[[0, 0], [10, 0]], [[10, 0], [10, 0]], [[10, 0], [20, 0]]])
-    g = W.build_graph([1, 2, 3], [2, 3, 4], [10.0, 0.0, 10.0], geoms)
-    src = W.snap_points(g, [[0, 0]])
-    dst = W.snap_points(g, [[20, 0]])
-    assert W.nearest_source_distances(g, src, dst).walk_m[0] == pytest.approx(20.0)
+    g = wn.build_graph([1, 2, 3], [2, 3, 4], [10.0, 0.0, 10.0], geoms)
+    src = wn.snap_points(g, [[0, 0]])
+    dst = wn.snap_points(g, [[20, 0]])
+    assert wn.nearest_source_distances(g, src, dst).walk_m[0] == pytest.approx(20.0)
 
 
 @pytest.mark.parametrize(
@@ -184,8 +184,8 @@ def test_build_graph_rejects_bad_arrays(kwargs: dict[str, Any], match: str) -> N
         "geometry": shapely.linestrings([[[0, 0], [1, 0]], [[1, 0], [2, 0]]]),
     }
     args.update(kwargs)
-    with pytest.raises(W.GeometryError, match=match):
-        W.build_graph(args["source"], args["target"], args["length_m"], args["geometry"])
+    with pytest.raises(wn.GeometryError, match=match):
+        wn.build_graph(args["source"], args["target"], args["length_m"], args["geometry"])
 
 
 # --- snapping ---------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_build_graph_rejects_bad_arrays(kwargs: dict[str, Any], match: str) -> N
 
 def test_snapping_respects_walls_and_measures_the_access_leg() -> None:
     g = hand_graph()
-    b = W.snap_points(g, coords(BUILDING_XY))
+    b = wn.snap_points(g, coords(BUILDING_XY))
     np.testing.assert_allclose(b.access_m, [20.0, 30.0, 60.0, 30.0])
     np.testing.assert_allclose(
         b.xy, [xy(p) for p in [(50, 60), (92, 60), (110, 115), (-60, -10)]], atol=1e-9
@@ -202,21 +202,21 @@ def test_snapping_respects_walls_and_measures_the_access_leg() -> None:
     assert not b.unrestricted.any()
     # Without walls, B2 takes the east street 18 m away and B3 the lane top 55 m away.
     e = hand_edges()
-    free = W.build_graph(e["source"], e["target"], e["length_m"], e["geometry"], gate=e["gate"])
-    nb = W.snap_points(free, coords(BUILDING_XY))
+    free = wn.build_graph(e["source"], e["target"], e["length_m"], e["geometry"], gate=e["gate"])
+    nb = wn.snap_points(free, coords(BUILDING_XY))
     np.testing.assert_allclose(nb.access_m, [20.0, 18.0, 55.0, 30.0])
 
 
 def test_snapping_never_joins_a_gate_edge() -> None:
     g = hand_graph(closed=())
-    s = W.snap_points(g, [xy((100.5, 60.2)), xy((50.3, 0.0))])
+    s = wn.snap_points(g, [xy((100.5, 60.2)), xy((50.3, 0.0))])
     assert not g.edge_gate[s.edge].any()
 
 
 def test_snapping_falls_back_and_flags_when_nothing_on_its_side() -> None:
     e = hand_edges()
     empty_compound = shapely.box(X0 - 400, Y0 + 300, X0 - 300, Y0 + 400)  # no lanes inside
-    g = W.build_graph(
+    g = wn.build_graph(
         e["source"],
         e["target"],
         e["length_m"],
@@ -224,7 +224,7 @@ def test_snapping_falls_back_and_flags_when_nothing_on_its_side() -> None:
         gate=e["gate"],
         walled=[COMPOUND, empty_compound],
     )
-    s = W.snap_points(g, [xy((-350, 350)), xy((-60, -40)), xy((-1000, 2000))])
+    s = wn.snap_points(g, [xy((-350, 350)), xy((-60, -40)), xy((-1000, 2000))])
     np.testing.assert_array_equal(s.unrestricted, [True, False, True])
     assert s.zone[0] == 1
     np.testing.assert_allclose(s.xy[0], xy((-200, -10)))  # nearest edge of all: the street end
@@ -232,7 +232,7 @@ def test_snapping_falls_back_and_flags_when_nothing_on_its_side() -> None:
 
 def test_snap_to_nodes_has_no_access_leg() -> None:
     g = hand_graph()
-    s = W.snap_to_nodes(g, [xy((48, 62)), xy((-95, -12))])
+    s = wn.snap_to_nodes(g, [xy((48, 62)), xy((-95, -12))])
     ends = np.where(s.t == 0, g.edge_u[s.edge], g.edge_v[s.edge])
     assert g.node_id[ends].tolist() == [600, 9001]
     np.testing.assert_allclose(s.access_m, 0.0)
@@ -244,9 +244,9 @@ def test_snap_to_nodes_has_no_access_leg() -> None:
 
 def _walks(closed: tuple[str, ...], limit_m: float | None = None) -> np.ndarray:
     g = hand_graph(closed)
-    src = W.snap_points(g, [xy(POINT_XY["SP1"])])
-    dst = W.snap_points(g, coords(BUILDING_XY))
-    res = W.nearest_source_distances(g, src, dst, limit_m=limit_m)
+    src = wn.snap_points(g, [xy(POINT_XY["SP1"])])
+    dst = wn.snap_points(g, coords(BUILDING_XY))
+    res = wn.nearest_source_distances(g, src, dst, limit_m=limit_m)
     assert set(res.source[np.isfinite(res.walk_m)].tolist()) <= {0}
     return res.walk_m
 
@@ -277,21 +277,21 @@ def test_limit_cuts_exactly() -> None:
 
 def test_same_edge_features_reach_each_other_directly() -> None:
     line = shapely.linestrings([[[0, 0], [1000, 0]]])
-    g = W.build_graph([5], [6], [1000.0], line)
-    src = W.snap_points(g, [[300, 10]])
-    dst = W.snap_points(g, [[420, -5], [100, 0]])
-    res = W.nearest_source_distances(g, src, dst)
+    g = wn.build_graph([5], [6], [1000.0], line)
+    src = wn.snap_points(g, [[300, 10]])
+    dst = wn.snap_points(g, [[420, -5], [100, 0]])
+    res = wn.nearest_source_distances(g, src, dst)
     np.testing.assert_allclose(res.walk_m, [10 + 120 + 5, 10 + 200])
-    m = W.distances_within(g, src, dst, limit_m=150)
+    m = wn.distances_within(g, src, dst, limit_m=150)
     assert m.nnz == 1
     assert m[0, 0] == pytest.approx(135.0)
 
 
 def test_nearest_source_picks_the_nearest_of_several() -> None:
     g = hand_graph(("G-E",))
-    src = W.snap_points(g, coords(POINT_XY))  # SP1 and SP3 both open here
-    dst = W.snap_points(g, coords(BUILDING_XY))
-    res = W.nearest_source_distances(g, src, dst)
+    src = wn.snap_points(g, coords(POINT_XY))  # SP1 and SP3 both open here
+    dst = wn.snap_points(g, coords(BUILDING_XY))
+    res = wn.nearest_source_distances(g, src, dst)
     # SP3 joins the east street at (110,130): B3 = 60 + 15 + 50.
     np.testing.assert_allclose(res.walk_m, [250.0, 302.0, 125.0, 80.0])
     np.testing.assert_array_equal(res.source, [0, 0, 1, 0])
@@ -299,8 +299,8 @@ def test_nearest_source_picks_the_nearest_of_several() -> None:
 
 def test_unsnapped_sources_and_targets_are_unreachable() -> None:
     g = hand_graph()
-    src = W.snap_points(g, [xy(POINT_XY["SP1"])])
-    lost = W.Snapped(
+    src = wn.snap_points(g, [xy(POINT_XY["SP1"])])
+    lost = wn.Snapped(
         np.array([-1]),
         np.array([np.nan]),
         np.array([np.nan]),
@@ -308,8 +308,8 @@ def test_unsnapped_sources_and_targets_are_unreachable() -> None:
         np.array([-1]),
         np.array([False]),
     )
-    assert np.isinf(W.nearest_source_distances(g, src, lost).walk_m).all()
-    assert np.isinf(W.nearest_source_distances(g, lost, src).walk_m).all()
+    assert np.isinf(wn.nearest_source_distances(g, src, lost).walk_m).all()
+    assert np.isinf(wn.nearest_source_distances(g, lost, src).walk_m).all()
 
 
 # --- reach ------------------------------------------------------------------------------------
@@ -317,8 +317,8 @@ def test_unsnapped_sources_and_targets_are_unreachable() -> None:
 
 def test_reached_segments_cut_partial_edges_at_the_remaining_distance() -> None:
     g = hand_graph(("G-E",))
-    src = W.snap_points(g, [xy(POINT_XY["SP1"])])
-    reach = W.reached_segments(g, src, limit_m=300.0)
+    src = wn.snap_points(g, [xy(POINT_XY["SP1"])])
+    reach = wn.reached_segments(g, src, limit_m=300.0)
     segs = reach.geometry
     assert (reach.owner == 0).all()
     np.testing.assert_allclose(shapely.length(segs), reach.end_m - reach.start_m)
@@ -342,9 +342,9 @@ def test_reached_segments_cut_partial_edges_at_the_remaining_distance() -> None:
 
 def test_reached_segments_follow_bends() -> None:
     line = shapely.linestrings([[[0, 0], [100, 0], [100, 100], [0, 100]]])
-    g = W.build_graph([1], [2], [300.0], line)
-    src = W.snap_points(g, [[50, -1]])
-    reach = W.reached_segments(g, src, limit_m=121.0)
+    g = wn.build_graph([1], [2], [300.0], line)
+    src = wn.snap_points(g, [[50, -1]])
+    reach = wn.reached_segments(g, src, limit_m=121.0)
     assert len(reach) == 1
     assert not reach.whole[0]
     np.testing.assert_allclose((reach.start_m[0], reach.end_m[0]), (0.0, 170.0))
@@ -355,14 +355,14 @@ def test_reached_segments_follow_bends() -> None:
 
 def test_reached_segments_of_a_source_beyond_the_limit_are_empty() -> None:
     g = hand_graph()
-    src = W.snap_points(g, [xy((-100, -500))])  # 490 m from the street
-    assert len(W.reached_segments(g, src, limit_m=300.0)) == 0
+    src = wn.snap_points(g, [xy((-100, -500))])  # 490 m from the street
+    assert len(wn.reached_segments(g, src, limit_m=300.0)) == 0
 
 
 # --- against networkx -------------------------------------------------------------------------
 
 
-def random_grid(seed: int = 3, n: int = 25) -> tuple[W.WalkGraph, np.ndarray]:
+def random_grid(seed: int = 3, n: int = 25) -> tuple[wn.WalkGraph, np.ndarray]:
     rng = np.random.default_rng(seed)
     pts = np.array(
         [
@@ -385,22 +385,22 @@ def random_grid(seed: int = 3, n: int = 25) -> tuple[W.WalkGraph, np.ndarray]:
     mids = (pts[src] + pts[dst]) / 2 + rng.uniform(-15, 15, (len(src), 2))
     geoms = shapely.linestrings(np.stack([pts[src], mids, pts[dst]], axis=1))
     length = np.asarray(shapely.length(geoms)) * rng.uniform(1.0, 1.3, len(src))
-    g = W.build_graph(src * 13 + 5, dst * 13 + 5, length, geoms)
+    g = wn.build_graph(src * 13 + 5, dst * 13 + 5, length, geoms)
     return g, rng.uniform(0, (n - 1) * 90, (4000, 2))
 
 
 def test_nearest_and_within_match_networkx_on_a_random_grid() -> None:
     g, pts = random_grid()
-    src = W.snap_points(g, pts[:60])
-    dst = W.snap_points(g, pts[60:])
+    src = wn.snap_points(g, pts[:60])
+    dst = wn.snap_points(g, pts[60:])
     G = split_graph(g, {"s": src, "t": dst})
     ref = nx.multi_source_dijkstra_path_length(G, [("s", i) for i in range(len(src))])
     expect = np.array([ref.get(("t", j), np.inf) for j in range(len(dst))])
-    got = W.nearest_source_distances(g, src, dst)
+    got = wn.nearest_source_distances(g, src, dst)
     np.testing.assert_allclose(got.walk_m, expect, rtol=0, atol=1e-6)
 
     limit = 700.0
-    m = W.distances_within(g, src, dst, limit_m=limit, chunk=7)
+    m = wn.distances_within(g, src, dst, limit_m=limit, chunk=7)
     for i in range(len(src)):
         d = nx.single_source_dijkstra_path_length(G, ("s", i), cutoff=limit)
         row = m[[i]].tocoo()
@@ -413,6 +413,40 @@ def test_nearest_and_within_match_networkx_on_a_random_grid() -> None:
 
 def test_distances_within_rejects_a_bad_limit() -> None:
     g, pts = random_grid(n=4)
-    s = W.snap_points(g, pts[:3])
-    with pytest.raises(W.OptionError, match="limit_m"):
-        W.distances_within(g, s, s, limit_m=float("nan"))
+    s = wn.snap_points(g, pts[:3])
+    with pytest.raises(wn.OptionError, match="limit_m"):
+        wn.distances_within(g, s, s, limit_m=float("nan"))
+
+
+def test_reach_of_many_sources_equals_reach_of_each() -> None:
+    g, pts = random_grid()
+    src = wn.snap_points(g, pts[:40])
+    together = wn.reached_segments(g, src, limit_m=400.0, chunk=6)
+    for i in range(len(src)):
+        alone = wn.reached_segments(g, src.take([i]), limit_m=400.0)
+        mine = together.owner == i
+        assert mine.sum() == len(alone)
+        np.testing.assert_allclose(
+            np.sort(together.end_m[mine] - together.start_m[mine]),
+            np.sort(alone.end_m - alone.start_m),
+        )
+
+
+def test_reached_parts_end_exactly_at_the_limit() -> None:
+    g, pts = random_grid()
+    src = wn.snap_points(g, pts[:5])
+    reach = wn.reached_segments(g, src, limit_m=500.0)
+    part = ~reach.whole
+    assert part.any()
+    # Walk to each partial end from its source independently: exactly the limit, or the end
+    # of the edge (when reached from the other side).
+    G = split_graph(g, {"s": src})
+    for k in np.flatnonzero(part)[:40]:
+        e, i = int(reach.edge[k]), int(reach.owner[k])
+        d = nx.single_source_dijkstra_path_length(G, ("s", i))
+        u, v = ("n", int(g.edge_u[e])), ("n", int(g.edge_v[e]))
+        length = float(g.edge_length_m[e])
+        if reach.start_m[k] == 0 and e != src.edge[i]:
+            assert d[u] + reach.end_m[k] == pytest.approx(500.0)
+        elif reach.end_m[k] == pytest.approx(length) and e != src.edge[i]:
+            assert d[v] + (length - reach.start_m[k]) == pytest.approx(500.0)
