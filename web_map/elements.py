@@ -370,3 +370,68 @@ class CirclePanel(_Assets, MacroElement):
         self.custom_range_m = custom_range_m
         self.position = position
         self._use_assets(static_url)
+
+
+class VenueLayer(_Assets, Layer):
+    """One overlay of the red-house venue page, drawn from ``/api/analysis/venues``.
+
+    ``part`` is ``existing`` (the service points there are and their areas, faded),
+    ``buildings`` (covered before, newly covered, still uncovered), ``areas`` (the picks' new
+    service areas), ``candidates`` (every candidate room, by status or score) or ``picks``
+    (the chosen rooms, numbered); the page's script fills it.
+    """
+
+    _template = _template("venue_layer.html.j2")
+    js = ("layers.js", "venues.js")
+    css = ("circle.css", "venues.css")
+
+    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "VenueLayer"
+        self.part = part
+        self._use_assets(static_url)
+
+
+class VenuePanel(_Assets, MacroElement):
+    """The venue page's panel: the selection's parameters, then what a planner takes away.
+
+    Coverage before and after, whether the answer is proven optimal, each pick with its gains,
+    score breakdown and the runner-up it beat, the coverage curve over ``k``, the excluded
+    candidates, and export links. ``life_circles`` are ``{"minutes", "metres", "button",
+    "metres_label"}`` mappings; ``demands`` map the API's demand to its button text;
+    ``k_range``, ``per_compound_range`` and ``weight_range`` are ``(min, max)`` (the weight's
+    also its step).
+    """
+
+    _template = _template("venue_panel.html.j2")
+    js = ("venues.js", "venue_panel.js")
+    css = ("circle.css", "venues.css")
+
+    def __init__(
+        self,
+        *,
+        community_name: str,
+        labels: Mapping[str, str],
+        life_circles: Sequence[Mapping[str, Any]],
+        demands: Mapping[str, str],
+        k_range: tuple[int, int],
+        per_compound_range: tuple[int, int],
+        weight_range: tuple[int, int, int],
+        custom_range_m: tuple[int, int],
+        exports: Sequence[tuple[str, str, str]],
+        position: str = "topright",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "VenuePanel"
+        self.community_name = community_name
+        self.labels = dict(labels)
+        self.life_circles = [dict(c) for c in life_circles]
+        self.demands = dict(demands)
+        self.k_range = k_range
+        self.per_compound_range = per_compound_range
+        self.weight_range = weight_range
+        self.custom_range_m = custom_range_m
+        self.exports = list(exports)
+        self.position = position
+        self._use_assets(static_url)

@@ -145,7 +145,11 @@ CLASS_ABOVE: Final = "{lo}{unit}及以上"
 # --- links between the pages ------------------------------------------------------------------
 
 #: The header's links to the other pages.
-NAV: Final = {"officer": "网格员工作地图", "service_circle": "15分钟党群服务圈"}
+NAV: Final = {
+    "officer": "网格员工作地图",
+    "service_circle": "15分钟党群服务圈",
+    "venues": "红房子选址",
+}
 
 # --- the 15-minute service circle page --------------------------------------------------------
 
@@ -253,4 +257,193 @@ CIRCLE_LEGEND: Final = {
     "changed_gate": "情景中改变的出入口",
     "areas": "服务范围（按服务点类型）",
     "note": "分级按国标生活圈的步行距离；步行时间按每分钟 {speed} 米估算",
+}
+
+# --- the red-house venue selection page -------------------------------------------------------
+
+VENUES_TITLE: Final = "红房子选址"
+
+#: Overlay names of the venue page, as the layer control shows them.
+VENUE_LAYER_NAMES: Final = {
+    "existing": "现有服务点及服务范围",
+    "buildings": "楼栋（选址前后覆盖）",
+    "areas": "新增红房子服务范围",
+    "candidates": "候选场地（按评分排序）",
+    "picks": "选址结果",
+}
+
+#: The score's criteria (gis_api.analysis.venues.CRITERIA), as the panel names them.
+VENUE_CRITERIA: Final = {
+    "maturity": "小区成熟度",
+    "party_members": "党员覆盖面",
+    "governance": "治理基础",
+    "floor_area": "场地面积",
+    "ground_floor": "位于首层",
+    "ventilation": "通风条件",
+}
+
+#: What coverage counts (the API's ``demand``): button text and unit.
+VENUE_DEMANDS: Final = {
+    "residents": {"button": "常住人口", "unit": "人"},
+    "households": {"button": "户数", "unit": "户"},
+}
+
+#: Candidate colouring (the switch's buttons) and the legend's classes.
+VENUE_SHADING: Final = {
+    "status": {"button": "按状态", "title": "候选场地（按状态）"},
+    "score": {"button": "按评分", "title": "候选场地（按综合评分）"},
+}
+VENUE_STATUS: Final = {
+    "picked": "入选",
+    "eligible": "可选（未入选）",
+    "excluded": "排除（法律手续不全）",
+    "incomplete": "可选但手续不全",
+}
+VENUE_SCORE_CLASS: Final = "评分 {lo}–{hi}"
+
+#: Strings of the venue page's scripts, panel and legend (merged over ``UI`` and ``CIRCLE_UI``).
+VENUE_UI: Final = {
+    "venue_kicker": "红房子选址",
+    "venue_params_now": "步行 {metres} 米 · 约 {minutes} 分钟 · 按{demand}覆盖",
+    "venue_k_label": "新增红房子个数",
+    "venue_k_unit": "处",
+    "venue_limit_label": "步行范围（GB 50180-2018 生活圈）",
+    "venue_demand_label": "覆盖目标",
+    "venue_weight_label": "评分与覆盖的权衡",
+    "venue_weight_zero": "0 · 只看覆盖",
+    "venue_weight_value": "1 分评分 ≈ {value} {unit}",
+    "venue_weight_hint": "向右拖动，评分高的场地可以少覆盖一些居民而入选",
+    "venue_incomplete": "允许法律手续不全的场地",
+    "venue_per_compound": "每个小区最多新增",
+    "venue_run": "计算",
+    "venue_running": "求解中…",
+    "venue_stale": "参数已修改，请重新计算",
+    "venue_k_invalid": "新增个数须为 {lo}–{hi}",
+    "venue_per_compound_invalid": "每个小区最多新增须为 1–{hi}",
+    "venue_failed": "红房子选址",
+    # result
+    "venue_coverage": "覆盖变化",
+    "venue_before": "现状",
+    "venue_after": "选址后",
+    "venue_points": "百分点",
+    "venue_optimal": "已证明最优",
+    "venue_gap": "未证明最优，差距 ≤ {gap}",
+    "venue_method": "{method} · {seconds} 秒",
+    "venue_method_milp": "整数规划（HiGHS）",
+    "venue_method_greedy": "贪心算法",
+    "venue_approximate": "无步行路网，按直线距离×1.3 估算",
+    "venue_picks": "选址方案",
+    "venue_no_picks": "没有可选的候选场地",
+    "venue_new_cover": "新增覆盖",
+    "venue_new_counts": "+{residents} 人 · +{households} 户 · {buildings} 栋",
+    "venue_new_compounds": "新覆盖小区",
+    "venue_no_new_compounds": "无（只补足数量）",
+    "venue_score": "综合评分",
+    "venue_beat": "胜过",
+    "venue_beat_gain": "新增 {value} {unit} · 评分 {score}",
+    "venue_no_runner_up": "没有其他可选场地",
+    "venue_curve": "覆盖率随新增个数的变化",
+    "venue_curve_hint": "曲线变平处：再多建也不再增加覆盖",
+    "venue_curve_flat": "第 {k} 处起不再增加覆盖",
+    "venue_curve_k": "{k} 处",
+    "venue_curve_base": "现状",
+    "venue_excluded": "排除的候选场地",
+    "venue_excluded_none": "没有排除的候选场地",
+    "venue_export": "导出",
+    "venue_export_csv": "CSV",
+    "venue_export_xlsx": "Excel",
+    "venue_export_geojson": "GeoJSON",
+    "venue_not_saved": "选址只在本页计算，不会保存，也不改动任何数据",
+    # popups
+    "venue_candidate": "候选场地",
+    "venue_status": "状态",
+    "venue_rank": "评分排名",
+    "venue_rank_value": "第 {rank} / {total}",
+    "venue_pick_rank": "选址序号",
+    "venue_legal": "法律手续",
+    "venue_legal_complete": "齐全",
+    "venue_legal_missing": "缺{missing}",
+    "venue_reason": "排除原因",
+    "venue_newly_covered": "选址后新增覆盖",
+    "venue_still_uncovered": "选址后仍未覆盖",
+    "venue_covered_before": "现状已覆盖",
+}
+
+#: Legend entries of the venue page.
+VENUE_LEGEND: Final = {
+    "coverage": "楼栋覆盖",
+    "covered": "现状已覆盖",
+    "gained": "选址后新增覆盖",
+    "uncovered": "选址后仍未覆盖",
+    "symbols": "服务点与服务范围",
+    "pick": "入选红房子（序号）",
+    "pick_area": "新增服务范围",
+    "existing": "现有服务点及范围（淡显）",
+    "note": "服务范围为步行可达的街道；覆盖按步行路网距离计算",
+}
+
+# --- the building-lead zone page (楼长责任区) ---------------------------------------------------
+
+LEAD_ZONES_TITLE: Final = "楼长责任区"
+LEAD_ZONES_NAV: Final = "楼长责任区"
+
+#: Zone kinds (Foshan rule), as the popups and panel name them.
+LEAD_ZONE_KINDS: Final = {"own": "独立楼长", "shared": "合并责任区", "rotating": "轮值楼长"}
+
+LEAD_ZONE_LAYER_NAMES: Final = {
+    "zones": "楼长责任区",
+    "buildings": "楼栋（按责任区）",
+    "leads": "建议楼长楼栋（★）",
+}
+
+LEAD_ZONE_UI: Final = {
+    "lz_kicker": "楼长责任区划分（佛山规则：就近、连片、方便）",
+    "lz_loading": "正在计算责任区…",
+    "lz_counts": "各类责任区",
+    "lz_total": "合计",
+    "lz_mean_diameter": "平均直径",
+    "lz_unit_m": "米",
+    "lz_unit_zones": "个",
+    "lz_settings": "划分参数",
+    "lz_min_households": "独立楼长户数门槛",
+    "lz_min_occupancy": "入住率门槛",
+    "lz_max_walk": "相邻楼栋步行距离（米）",
+    "lz_cross": "允许跨小区合并",
+    "lz_preview": "预览",
+    "lz_save": "保存方案",
+    "lz_saved": "已保存方案：{n} 个责任区",
+    "lz_save_failed": "保存失败：{error}",
+    "lz_failed": "责任区计算失败：{error}",
+    "lz_approximate": "部分楼栋间没有步行路网，距离按直线 ×1.3 估算（近似方案）",
+    "lz_diff": "与已保存方案相比（保存前预览）",
+    "lz_added": "新增",
+    "lz_removed": "删除",
+    "lz_changed": "变动",
+    "lz_unchanged": "不变",
+    "lz_no_saved": "尚无已保存方案：保存后全部为新增",
+    "lz_exports": "楼长名单导出",
+    "lz_export_csv": "CSV",
+    "lz_export_xlsx": "Excel",
+    "lz_not_saved": "预览不会改动数据；点击“保存方案”后才保存（已锁定的责任区保持不变）",
+    # popups
+    "lz_zone": "责任区",
+    "lz_zone_id": "责任区编号",
+    "lz_kind": "类型",
+    "lz_buildings": "楼栋",
+    "lz_households": "户数",
+    "lz_party_members": "党员数",
+    "lz_lead_building": "建议楼长楼栋",
+    "lz_party_group": "可建楼宇党小组",
+    "lz_party_group_yes": "可以（3 名及以上党员）",
+    "lz_party_group_no": "不足 3 名党员，就近加入",
+    "lz_locked": "锁定状态",
+    "lz_locked_yes": "已锁定",
+    "lz_locked_no": "未锁定",
+    "lz_lock": "锁定",
+    "lz_unlock": "解锁",
+    "lz_lock_hint": "锁定需先保存方案",
+    "lz_lock_failed": "锁定失败：{error}",
+    "lz_no_party": "暂无党员：轮值至有合适人选",
+    "lz_rule": "划分依据",
+    "lz_is_lead": "建议楼长所在楼栋",
 }

@@ -10,6 +10,9 @@ points as GeoJSON from ``/api/layers/{layer}``, and its buildings as vector tile
 panel reads ``/api/stats/at`` and its search box ``/api/search``. Every script, style and font
 comes from ``static_url`` (``web_map/static/``): neither CI nor an intranet reaches a CDN. The
 only remote URLs are the basemaps' tile templates, and "no basemap" fetches none of them.
+
+:func:`venues_map` is the planner's red-house venue selection (红房子选址): the picks of
+``/api/analysis/venues``, their new service areas and the buildings they newly cover.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from web_map.elements import (
     ShadingSwitch,
     SidePanel,
     TopBar,
+    VenueLayer,
+    VenuePanel,
 )
 
 BasemapName = Literal["osm", "amap", "tianditu", "none"]
@@ -149,6 +154,61 @@ class ServiceCircleMapData:
     life_circles: tuple[tuple[int, float], ...] = GB50180_LIFE_CIRCLES
     minutes: int = 15
     speed_m_per_min: float = 1000 / 15
+
+
+#: The number of new red houses the venue page offers, and its default (DOMAIN.md: Qiaohua
+#: built 10 red houses among 30 compounds).
+VENUE_K_RANGE: Final = (1, 10)
+#: The venue page's "at most this many new red houses per compound".
+VENUE_PER_COMPOUND_RANGE: Final = (1, 10)
+#: The score-vs-coverage slider: residents (or households) per point of score, min, max, step.
+VENUE_WEIGHT_RANGE: Final = (0, 1000, 50)
+
+
+@dataclass(frozen=True)
+class VenuesMapData:
+    """Everything the red-house venue page (红房子选址) needs, as plain values.
+
+    Attributes
+    ----------
+    community_code, community_name, bounds, communities, basemap, static_url, api_root,
+    tianditu_token, links, life_circles, speed_m_per_min
+        As for :class:`ServiceCircleMapData`.
+    page_url
+        URL of this page, for the community selector.
+    minutes
+        The walking limit the form starts at (one of ``life_circles``); 10 minutes (500 m) is
+        the neighbourhood scale of a red house.
+    k
+        How many new red houses the form starts at (within :data:`VENUE_K_RANGE`).
+    demand
+        What coverage counts first: ``residents`` or ``households``.
+    weight_score, include_incomplete_legal, max_per_compound
+        The other parameters of ``/api/analysis/venues`` the form starts at.
+    """
+
+    community_code: str
+    community_name: str
+    bounds: tuple[float, float, float, float]
+    communities: tuple[CommunityChoice, ...] = field(default=())
+    basemap: BasemapName = "osm"
+    static_url: str = "/static"
+    api_root: str = ""
+    page_url: str = "/map/venues"
+    tianditu_token: str | None = None
+    links: tuple[PageLink, ...] = ()
+    life_circles: tuple[tuple[int, float], ...] = GB50180_LIFE_CIRCLES
+    speed_m_per_min: float = 1000 / 15
+    minutes: int = 10
+    k: int = 3
+    demand: Literal["residents", "households"] = "residents"
+    weight_score: float = 0.0
+    include_incomplete_legal: bool = False
+    max_per_compound: int = 1
+
+
+#: Any page's data: the header, basemaps and boundaries are built from these fields alike.
+MapData = OfficerMapData | ServiceCircleMapData | VenuesMapData
 
 
 @dataclass(frozen=True)
@@ -302,7 +362,7 @@ def _basemap_specs(token: str | None) -> dict[str, dict[str, Any]]:
     return specs
 
 
-def _common_config(data: OfficerMapData | ServiceCircleMapData) -> dict[str, Any]:
+def _common_config(data: MapData) -> dict[str, Any]:
     """Return the configuration every page's scripts share."""
     return {
         "community": data.community_code,
@@ -329,7 +389,7 @@ def page_config(data: OfficerMapData) -> dict[str, Any]:
     }
 
 
-def _validate_common(data: OfficerMapData | ServiceCircleMapData) -> None:
+def _validate_common(data: MapData) -> None:
     if data.basemap not in BASEMAPS:
         msg = f"basemap must be one of {BASEMAPS}, got {data.basemap!r}"
         raise ValueError(msg)
@@ -349,9 +409,7 @@ def _validate(data: OfficerMapData) -> None:
         raise ValueError(msg)
 
 
-def _map_page(
-    data: OfficerMapData | ServiceCircleMapData, *, title: str, config: dict[str, Any]
-) -> tuple[Page, folium.Map]:
+def _map_page(data: MapData, *, title: str, config: dict[str, Any]) -> tuple[Page, folium.Map]:
     """Build the page and its map: local assets, the shared script started, the basemaps."""
     static = data.static_url.rstrip("/")
     x0, y0, x1, y1 = data.bounds
@@ -385,7 +443,7 @@ def _map_page(
     return page, fmap
 
 
-def _top_bar(data: OfficerMapData | ServiceCircleMapData, *, title: str) -> TopBar:
+def _top_bar(data: MapData, *, title: str) -> TopBar:
     return TopBar(
         brand=labels.BRAND,
         title=title,
@@ -399,9 +457,7 @@ def _top_bar(data: OfficerMapData | ServiceCircleMapData, *, title: str) -> TopB
     )
 
 
-def _community_layer(
-    data: OfficerMapData | ServiceCircleMapData, layer: str, *, show: bool = True
-) -> ApiLayer:
+def _community_layer(data: MapData, layer: str, *, show: bool = True) -> ApiLayer:
     return ApiLayer(
         layer,
         labels.LAYER_NAMES[layer],
@@ -484,7 +540,7 @@ def officer_map(data: OfficerMapData) -> str:
     return html
 
 
-def _choices(data: OfficerMapData | ServiceCircleMapData) -> list[tuple[str, str]]:
+def _choices(data: MapData) -> list[tuple[str, str]]:
     choices = [(c.code, c.name) for c in data.communities]
     if data.community_code not in {code for code, _ in choices}:
         choices.insert(0, (data.community_code, data.community_name))
@@ -553,7 +609,7 @@ def walk_scheme(life_circles: Sequence[tuple[int, float]]) -> dict[str, Any]:
     }
 
 
-def _life_circles(data: ServiceCircleMapData) -> list[dict[str, Any]]:
+def _life_circles(data: ServiceCircleMapData | VenuesMapData) -> list[dict[str, Any]]:
     return [
         {
             "minutes": minutes,
@@ -694,6 +750,228 @@ def service_circle_map(data: ServiceCircleMapData) -> str:
         )
     )
     fmap.add_child(_circle_legend(data, static))
+    fmap.add_child(Loading(text=labels.UI["loading"], static_url=static))
+    html: str = page.render()
+    return html
+
+
+# --- the red-house venue selection ------------------------------------------------------------
+
+#: Candidate rooms by status: picked in party red (a red house), the others in the venue
+#: colour, excluded ones grey, allowed-but-incomplete ones amber (a warning to the planner).
+VENUE_STATUS_COLORS: Final = {
+    "picked": SERVICE_STYLE["red_house"][0],
+    "eligible": VENUE_COLOR,
+    "incomplete": "#e08a00",
+    "excluded": "#9aa3ad",
+}
+#: Candidate rooms by score (0-1, the weighted mean of the criteria): light to dark purple.
+VENUE_SCORE = Shading(
+    "score",
+    (0.5, 0.6, 0.7, 0.8),
+    ("#eadcf2", "#cfaee0", "#ac7cc9", "#8547ad", "#571d80"),
+)
+#: Building coverage before and after the picks.
+VENUE_COVERAGE_COLORS: Final = {"covered": "#9fb8cf", "gained": "#1e8e3e", "uncovered": "#c62828"}
+#: Width of the venue page's panel (wider than the others: it carries the whole plan).
+VENUE_PANEL_WIDTH_PX = 380
+#: Export formats of ``/api/analysis/venues/export``: format, button label key, icon.
+VENUE_EXPORTS: Final = (
+    ("csv", "venue_export_csv", "fa-file-csv"),
+    ("xlsx", "venue_export_xlsx", "fa-file-excel"),
+    ("geojson", "venue_export_geojson", "fa-map"),
+)
+
+
+def _venue_labels() -> dict[str, str]:
+    return {**labels.UI, **labels.CIRCLE_UI, **labels.VENUE_UI, "no_data": labels.NO_DATA}
+
+
+def _venue_schemes() -> dict[str, dict[str, Any]]:
+    """Return the candidates' colourings, as the legend and the shading switch know them."""
+    status = ("picked", "eligible", "incomplete", "excluded")
+    score = VENUE_SCORE
+    b = list(score.breaks)
+    texts = [labels.CLASS_BELOW.format(hi=f"{b[0]:.1f}", unit="")]
+    texts += [
+        labels.VENUE_SCORE_CLASS.format(lo=f"{lo:.1f}", hi=f"{hi:.1f}") for lo, hi in pairwise(b)
+    ]
+    texts.append(labels.CLASS_ABOVE.format(lo=f"{b[-1]:.1f}", unit=""))
+    return {
+        "status": {
+            "property": "status",
+            "colors": dict(VENUE_STATUS_COLORS),
+            "nodata": NO_DATA_COLOR,
+            "title": labels.VENUE_SHADING["status"]["title"],
+            "classes": [
+                {"color": VENUE_STATUS_COLORS[k], "label": labels.VENUE_STATUS[k]} for k in status
+            ],
+        },
+        "score": {
+            "property": "score",
+            "breaks": b,
+            "colors": list(score.colors),
+            "nodata": NO_DATA_COLOR,
+            "title": labels.VENUE_SHADING["score"]["title"],
+            "classes": [{"color": c, "label": t} for c, t in zip(score.colors, texts, strict=True)],
+        },
+    }
+
+
+def venues_config(data: VenuesMapData) -> dict[str, Any]:
+    """Return the configuration the venue page's scripts start from."""
+    return {
+        **_common_config(data),
+        "panelWidth": VENUE_PANEL_WIDTH_PX,
+        "legendWidth": LEGEND_WIDTH_PX,
+        "labels": _venue_labels(),
+        "layerNames": {**labels.LAYER_NAMES, **labels.VENUE_LAYER_NAMES},
+        "shading": {"initial": "status", "schemes": _venue_schemes()},
+        "venues": {
+            "lifeCircles": _life_circles(data),
+            "minutes": data.minutes,
+            "speedMPerMin": data.speed_m_per_min,
+            "customRange": list(CUSTOM_LIMIT_RANGE_M),
+            "k": data.k,
+            "kRange": list(VENUE_K_RANGE),
+            "demand": data.demand,
+            "demands": {k: dict(v) for k, v in labels.VENUE_DEMANDS.items()},
+            "weightScore": data.weight_score,
+            "weightRange": list(VENUE_WEIGHT_RANGE),
+            "includeIncompleteLegal": data.include_incomplete_legal,
+            "maxPerCompound": data.max_per_compound,
+            "perCompoundRange": list(VENUE_PER_COMPOUND_RANGE),
+            "criteria": dict(labels.VENUE_CRITERIA),
+            "coverageColors": dict(VENUE_COVERAGE_COLORS),
+        },
+    }
+
+
+def _validate_venues(data: VenuesMapData) -> None:
+    _validate_common(data)
+    minutes = [m for m, _ in data.life_circles]
+    if not minutes or data.minutes not in minutes:
+        msg = f"minutes must be one of the life circles {minutes}, got {data.minutes!r}"
+        raise ValueError(msg)
+    lo, hi = VENUE_K_RANGE
+    if not lo <= data.k <= hi:
+        msg = f"k must be within {VENUE_K_RANGE}, got {data.k!r}"
+        raise ValueError(msg)
+    if data.demand not in labels.VENUE_DEMANDS:
+        msg = f"demand must be one of {tuple(labels.VENUE_DEMANDS)}, got {data.demand!r}"
+        raise ValueError(msg)
+    lo, hi = VENUE_PER_COMPOUND_RANGE
+    if not lo <= data.max_per_compound <= hi:
+        got = data.max_per_compound
+        msg = f"max_per_compound must be within {VENUE_PER_COMPOUND_RANGE}, got {got!r}"
+        raise ValueError(msg)
+    if not VENUE_WEIGHT_RANGE[0] <= data.weight_score <= VENUE_WEIGHT_RANGE[1]:
+        msg = f"weight_score must be within {VENUE_WEIGHT_RANGE[:2]}, got {data.weight_score!r}"
+        raise ValueError(msg)
+
+
+def _venue_legend(static: str) -> Legend:
+    t = labels.VENUE_LEGEND
+    red = SERVICE_STYLE["red_house"]
+    colors = VENUE_COVERAGE_COLORS
+    return Legend(
+        title=labels.UI["legend_title"],
+        schemes=_venue_schemes(),
+        initial="status",
+        boundaries=[
+            {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
+            {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
+        ],
+        service_kinds={},
+        gates=[],
+        labels={
+            "no_data": labels.NO_DATA,
+            "boundaries": labels.UI["legend_boundaries"],
+            "service_points": labels.UI["legend_service_points"],
+            "gates": labels.UI["legend_gates"],
+        },
+        extra=[
+            {
+                "title": t["coverage"],
+                "items": [
+                    {
+                        "label": t["covered"],
+                        "swatch": "gm-sc-swatch",
+                        "style": f"background:{colors['covered']}",
+                    },
+                    {"label": t["gained"], "swatch": "gm-sc-swatch gm-vn-swatch-gained"},
+                    {"label": t["uncovered"], "swatch": "gm-sc-swatch gm-sc-swatch-uncovered"},
+                ],
+            },
+            {
+                "title": t["symbols"],
+                "items": [
+                    {
+                        "label": t["pick"],
+                        "swatch": "gm-vn-pick-swatch",
+                        "style": f"background:{red[0]}",
+                    },
+                    {"label": t["pick_area"], "swatch": "gm-sc-swatch gm-vn-swatch-area"},
+                    {
+                        "label": t["existing"],
+                        "swatch": "gm-poi-pin gm-poi-pin-sm gm-vn-faded-swatch",
+                        "style": f"background:{SERVICE_STYLE['centre'][0]}",
+                        "icon": SERVICE_STYLE["centre"][1],
+                    },
+                ],
+                "note": t["note"],
+            },
+        ],
+        css_class="gm-sc-legend gm-vn-legend",
+        static_url=static,
+    )
+
+
+def venues_map(data: VenuesMapData) -> str:
+    """Return the red-house venue selection page for ``data`` as a complete HTML document.
+
+    The page asks ``/api/analysis/venues`` for the picks, then
+    ``/api/analysis/service-circle/scenario`` with the picks added for their service areas and
+    the buildings they newly cover; candidates come from ``/api/layers/candidate_venues``.
+    Exports link to ``/api/analysis/venues/export`` with the parameters of the result shown.
+    Nothing is saved.
+    """
+    _validate_venues(data)
+    static = data.static_url.rstrip("/")
+    page, fmap = _map_page(data, title=labels.VENUES_TITLE, config=venues_config(data))
+
+    fmap.add_child(_community_layer(data, "communities"))
+    fmap.add_child(_community_layer(data, "compounds"))
+    for part in ("existing", "buildings", "areas", "candidates", "picks"):
+        fmap.add_child(VenueLayer(part, labels.VENUE_LAYER_NAMES[part], static_url=static))
+
+    fmap.add_child(_top_bar(data, title=labels.VENUES_TITLE))
+    # Top left (there is no search box here): the tall panel gets the whole right edge.
+    fmap.add_child(LayerSwitcher(position="topleft", collapsed=True))
+    ui = _venue_labels()
+    fmap.add_child(
+        VenuePanel(
+            community_name=data.community_name,
+            labels=ui,
+            life_circles=_life_circles(data),
+            demands={k: v["button"] for k, v in labels.VENUE_DEMANDS.items()},
+            k_range=VENUE_K_RANGE,
+            per_compound_range=VENUE_PER_COMPOUND_RANGE,
+            weight_range=VENUE_WEIGHT_RANGE,
+            custom_range_m=CUSTOM_LIMIT_RANGE_M,
+            exports=[(fmt, ui[key], icon) for fmt, key, icon in VENUE_EXPORTS],
+            static_url=static,
+        )
+    )
+    fmap.add_child(_venue_legend(static))
+    fmap.add_child(
+        ShadingSwitch(
+            label=labels.VENUE_UI["venue_candidate"],
+            buttons={k: v["button"] for k, v in labels.VENUE_SHADING.items()},
+            initial="status",
+            static_url=static,
+        )
+    )
     fmap.add_child(Loading(text=labels.UI["loading"], static_url=static))
     html: str = page.render()
     return html

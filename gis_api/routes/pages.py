@@ -1,4 +1,4 @@
-"""Web pages: the grid officer's map and the 15-minute service circle.
+"""Web pages: the grid officer's map, the 15-minute service circle and red-house venues.
 
 Reads the store here and hands plain data to ``web_map``.
 """
@@ -21,12 +21,15 @@ from layers.queries import read_layer
 from web_map import labels
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
+    VENUE_K_RANGE,
     CommunityChoice,
     OfficerMapData,
     PageLink,
     ServiceCircleMapData,
+    VenuesMapData,
     officer_map,
     service_circle_map,
+    venues_map,
 )
 
 router = APIRouter(tags=["页面 pages"])
@@ -99,6 +102,18 @@ def _community(
     )
 
 
+def _officer_link(c: _Community) -> PageLink:
+    return c.link(labels.NAV["officer"], "/map", "fa-map-location-dot")
+
+
+def _circle_link(c: _Community) -> PageLink:
+    return c.link(labels.NAV["service_circle"], "/map/service-circle", "fa-person-walking")
+
+
+def _venues_link(c: _Community) -> PageLink:
+    return c.link(labels.NAV["venues"], "/map/venues", "fa-house-chimney")
+
+
 @router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
 def officer_map_page(
     request: Request,
@@ -123,7 +138,7 @@ def officer_map_page(
         api_root=c.root,
         page_url=f"{c.root}/map",
         tianditu_token=c.token,
-        links=(c.link(labels.NAV["service_circle"], "/map/service-circle", "fa-person-walking"),),
+        links=(_circle_link(c), _venues_link(c)),
     )
     return HTMLResponse(officer_map(data))
 
@@ -165,7 +180,51 @@ def service_circle_page(
         api_root=c.root,
         page_url=f"{c.root}/map/service-circle",
         tianditu_token=c.token,
-        links=(c.link(labels.NAV["officer"], "/map", "fa-map-location-dot"),),
+        links=(_officer_link(c), _venues_link(c)),
         minutes=minutes,
     )
     return HTMLResponse(service_circle_map(data))
+
+
+@router.get("/map/venues", response_class=HTMLResponse, summary="红房子选址地图")
+def venues_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    community: CommunityQuery = None,
+    basemap: BasemapQuery = "osm",
+    minutes: Annotated[
+        int,
+        Query(description="步行范围（GB 50180-2018 生活圈）：5、10 或 15 分钟"),
+        AfterValidator(_life_circle),
+    ] = 10,
+    k: Annotated[
+        int, Query(ge=VENUE_K_RANGE[0], le=VENUE_K_RANGE[1], description="新增红房子个数")
+    ] = 3,
+    demand: Annotated[
+        Literal["residents", "households"], Query(description="覆盖目标：常住人口或户数")
+    ] = "residents",
+) -> HTMLResponse:
+    """Return the red-house venue page of one community: where the next red houses go.
+
+    The page starts its form at ``minutes``, ``k`` and ``demand`` and asks
+    ``/api/analysis/venues`` (and the service circle's scenario for the picks' areas); it
+    saves nothing.
+    """
+    c = _community(request, session, settings, community, basemap)
+    data = VenuesMapData(
+        community_code=c.code,
+        community_name=c.name,
+        bounds=c.bounds,
+        communities=c.choices,
+        basemap=c.basemap,
+        static_url=f"{c.root}/static",
+        api_root=c.root,
+        page_url=f"{c.root}/map/venues",
+        tianditu_token=c.token,
+        links=(_officer_link(c), _circle_link(c)),
+        minutes=minutes,
+        k=k,
+        demand=demand,
+    )
+    return HTMLResponse(venues_map(data))

@@ -1,0 +1,686 @@
+/*
+ * gridmap: the red-house venue page (红房子选址).
+ *
+ * Asks /api/analysis/venues for the best k candidate rooms, then the service circle's
+ * scenario (/api/analysis/service-circle/scenario) with those rooms added as red houses, for
+ * their new service areas and the buildings they newly cover. Draws: the existing service
+ * points and their areas faded, every building (covered before, newly covered outlined green,
+ * still uncovered hatched red), the picks numbered 1..k with their areas, and every candidate
+ * room coloured by status (picked / eligible / excluded) or by score. Nothing is saved.
+ *
+ * The panel (venue_panel.js) listens to one event on the map:
+ *   gridmap:venues {what}  'running' (a computation started), 'loaded' (a result is drawn),
+ *                          'failed', 'names' (compound names arrived)
+ * GridMap.state.venues is what the browser test reads.
+ */
+(function () {
+  'use strict';
+
+  var GridMap = (window.GridMap = window.GridMap || {});
+  var V = (GridMap.venues = GridMap.venues || {});
+
+  var HATCH_ID = 'gm-vn-hatch';
+  var PANES = [
+    ['gm-vn-existing', 355, 0.22],
+    ['gm-vn-areas', 362, 0.38],
+    ['gm-vn-hatch', 375, 1],
+    ['gm-vn-gained', 380, 1],
+  ];
+
+  var groups = {};
+  var candidateIndex = {}; // candidate_id -> {feature, marker}
+  var existingCodes = {};
+  var compoundNames = null;
+  var started = false;
+
+  var st = {
+    seq: 0,
+    running: false,
+    plan: null, // the /venues answer shown
+    scenario: null, // the scenario answer with the picks added
+    params: null, // the parameters of the result shown
+    candidates: null, // the candidate_venues layer
+    points: null, // the service_points layer
+  };
+
+  function map() {
+    return GridMap.map;
+  }
+
+  function cfg() {
+    return GridMap.config;
+  }
+
+  function vcfg() {
+    return GridMap.config.venues;
+  }
+
+  function fire(what) {
+    var s = GridMap.state.venues;
+    s.running = st.running;
+    s.ready = !st.running && !!st.plan && !!st.points && !!st.candidates;
+    map().fire('gridmap:venues', { what: what });
+  }
+
+  // --- layers -------------------------------------------------------------------------------
+
+  /** The overlay for one part of the page: existing, buildings, areas, candidates or picks. */
+  V.layer = function (part) {
+    if (!groups[part]) {
+      groups[part] = L.featureGroup();
+      GridMap.layers['venues_' + part] = groups[part];
+    }
+    return groups[part];
+  };
+
+  function init() {
+    var m = map();
+    PANES.forEach(function (p) {
+      var pane = m.createPane(p[0]);
+      pane.style.zIndex = p[1];
+      pane.style.opacity = p[2];
+      pane.style.pointerEvents = 'none';
+    });
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('width', '0');
+    svg.setAttribute('height', '0');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.style.position = 'absolute';
+    svg.innerHTML =
+      '<defs><pattern id="' + HATCH_ID + '" patternUnits="userSpaceOnUse" width="5" height="5" ' +
+      'patternTransform="rotate(45)"><rect width="5" height="5" fill="#ffffff" fill-opacity="0.35"></rect>' +
+      '<line x1="0" y1="0" x2="0" y2="5" stroke="#c62828" stroke-width="2"></line></pattern></defs>';
+    document.body.appendChild(svg);
+    m.on('gridmap:shading', styleCandidates);
+    m.on('zoomend', function () {
+      L.DomUtil[m.getZoom() >= 15 ? 'addClass' : 'removeClass'](m.getContainer(), 'gm-vn-labels');
+    });
+    L.DomUtil[m.getZoom() >= 15 ? 'addClass' : 'removeClass'](m.getContainer(), 'gm-vn-labels');
+    m.on('gridmap:layerloaded', function (e) {
+      if (e.layer === 'compounds') {
+        compoundNames = null;
+        fire('names');
+      }
+    });
+    GridMap.state.venues = {
+      ready: false,
+      running: false,
+      runs: 0,
+      failed: 0,
+      key: null,
+      picks: 0,
+      candidatesDrawn: 0,
+      existingDrawn: 0,
+      areasDrawn: 0,
+      buildingsDrawn: 0,
+      gainedDrawn: 0,
+      uncoveredDrawn: 0,
+    };
+  }
+
+  // --- names and formats --------------------------------------------------------------------
+
+  /** The compound's name, from the compounds layer once it has loaded (else its code). */
+  V.compoundName = function (code) {
+    if (!code) {
+      return GridMap.ui.unknown;
+    }
+    if (!compoundNames) {
+      var layer = GridMap.layers.compounds;
+      var names = {};
+      var found = false;
+      if (layer && layer.eachLayer) {
+        layer.eachLayer(function (l) {
+          if (l.feature && l.feature.properties) {
+            names[l.feature.properties.code] = l.feature.properties.name;
+            found = true;
+          }
+        });
+      }
+      if (!found) {
+        return code;
+      }
+      compoundNames = names;
+    }
+    return compoundNames[code] || code;
+  };
+
+  V.kindLabel = function (kind) {
+    return (cfg().venueKinds || {})[kind] || kind || GridMap.ui.unknown;
+  };
+
+  V.score = function (value) {
+    return value === null || value === undefined ? GridMap.ui.unknown : Number(value).toFixed(2);
+  };
+
+  // --- the answer ---------------------------------------------------------------------------
+
+  V.result = function () {
+    return st.plan ? { plan: st.plan, scenario: st.scenario, params: st.params } : null;
+  };
+
+  V.isRunning = function () {
+    return st.running;
+  };
+
+  /** The API's query parameters of ``params`` (the form's values). */
+  function query(params) {
+    var q = {
+      community: cfg().community,
+      k: params.k,
+      demand: params.demand,
+      weight_score: params.weight_score,
+      max_per_compound: params.max_per_compound,
+    };
+    if (params.minutes) {
+      q.minutes = params.minutes;
+    } else {
+      q.metres = params.metres;
+    }
+    if (params.include_incomplete_legal) {
+      q.include_incomplete_legal = 'true';
+    }
+    return q;
+  }
+
+  V.key = function (params) {
+    return params ? JSON.stringify(query(params)) : null;
+  };
+
+  /** The export link of the result shown, in ``format`` (csv, xlsx, geojson). */
+  V.exportUrl = function (format) {
+    if (!st.params) {
+      return null;
+    }
+    var q = new URLSearchParams();
+    var params = query(st.params);
+    Object.keys(params).forEach(function (k) {
+      q.set(k, params[k]);
+    });
+    q.set('format', format);
+    return cfg().apiRoot + '/api/analysis/venues/export?' + q.toString();
+  };
+
+  /** The status of a candidate in the result shown: picked, eligible, incomplete, excluded. */
+  V.status = function (id) {
+    var info = scoreOf(id);
+    if (pickOf(id)) {
+      return 'picked';
+    }
+    if (!info) {
+      return null;
+    }
+    if (!info.eligible) {
+      return 'excluded';
+    }
+    return info.legal_complete === false ? 'incomplete' : 'eligible';
+  };
+
+  function scoreOf(id) {
+    if (!st.plan) {
+      return null;
+    }
+    for (var i = 0; i < st.plan.scores.length; i++) {
+      if (st.plan.scores[i].candidate_id === id) {
+        return st.plan.scores[i];
+      }
+    }
+    return null;
+  }
+
+  function pickOf(id) {
+    if (!st.plan) {
+      return null;
+    }
+    var found = null;
+    st.plan.picks.features.forEach(function (f) {
+      if (f.properties.candidate_id === id) {
+        found = f;
+      }
+    });
+    return found;
+  }
+
+  function reasonOf(id) {
+    var rows = st.plan ? st.plan.excluded : [];
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].candidate_id === id) {
+        return rows[i].reason;
+      }
+    }
+    return null;
+  }
+
+  /** Candidates by score, best first: their rank. */
+  function ranks() {
+    var out = {};
+    if (!st.plan) {
+      return out;
+    }
+    st.plan.scores
+      .slice()
+      .sort(function (a, b) {
+        return (b.score || 0) - (a.score || 0);
+      })
+      .forEach(function (row, i) {
+        out[row.candidate_id] = i + 1;
+      });
+    return out;
+  }
+
+  // --- drawing ------------------------------------------------------------------------------
+
+  function kindOf(kind) {
+    var kinds = cfg().serviceKinds;
+    return kinds[kind] || kinds.other;
+  }
+
+  function drawExisting() {
+    var group = V.layer('existing');
+    group.clearLayers();
+    var areas = st.scenario ? st.scenario.after.areas.features : [];
+    var own = areas.filter(function (f) {
+      return existingCodes[f.properties.service_point_id];
+    });
+    L.geoJSON(
+      { type: 'FeatureCollection', features: own },
+      {
+        pane: 'gm-vn-existing',
+        interactive: false,
+        style: function (f) {
+          var color = kindOf(f.properties.kind).color;
+          return { color: color, weight: 1, opacity: 1, fillColor: color, fillOpacity: 0.8 };
+        },
+      }
+    ).addTo(group);
+    (st.points ? st.points.features : []).forEach(function (f) {
+      var p = f.properties;
+      var kind = kindOf(p.kind);
+      var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+        icon: GridMap.icons.poi(kind.color, kind.icon, 'gm-vn-faded gm-poi-' + p.kind),
+        zIndexOffset: 100,
+      });
+      marker.bindTooltip(GridMap.escape(p.name || p.code), { direction: 'right', className: 'gm-hover-label' });
+      marker.on('click', function () {
+        GridMap.showPopup(marker.getLatLng(), GridMap.popups.service_points(p), null);
+      });
+      group.addLayer(marker);
+    });
+    GridMap.state.venues.existingDrawn = own.length;
+  }
+
+  function drawAreas() {
+    var group = V.layer('areas');
+    group.clearLayers();
+    var areas = st.scenario ? st.scenario.after.areas.features : [];
+    var added = areas.filter(function (f) {
+      return !existingCodes[f.properties.service_point_id];
+    });
+    var red = kindOf('red_house').color;
+    L.geoJSON(
+      { type: 'FeatureCollection', features: added },
+      {
+        pane: 'gm-vn-areas',
+        interactive: false,
+        style: function () {
+          return { color: red, weight: 1.4, opacity: 1, fillColor: red, fillOpacity: 0.55 };
+        },
+      }
+    ).addTo(group);
+    GridMap.state.venues.areasDrawn = added.length;
+  }
+
+  function buildingState(id, covered) {
+    if (st.scenario && st.scenario.diff.gained.indexOf(id) >= 0) {
+      return 'gained';
+    }
+    return covered ? 'covered' : 'uncovered';
+  }
+
+  function buildingStyle(f) {
+    var colors = vcfg().coverageColors;
+    var state = buildingState(f.properties.building_id, f.properties.covered);
+    var z = map().getZoom();
+    return {
+      fill: true,
+      fillColor: state === 'uncovered' ? '#f3d6d6' : colors[state],
+      fillOpacity: state === 'covered' ? 0.75 : 0.9,
+      color: '#3b4654',
+      weight: z >= 17 ? 0.8 : 0.4,
+      opacity: 0.7,
+    };
+  }
+
+  function buildingPopup(p) {
+    var u = GridMap.ui;
+    var state = buildingState(p.building_id, p.covered);
+    var tags = {
+      gained: '<span class="gm-sc-tag gm-sc-tag-gained">' + GridMap.escape(u.venue_newly_covered) + '</span>',
+      covered: '<span class="gm-sc-tag gm-sc-tag-in">' + GridMap.escape(u.venue_covered_before) + '</span>',
+      uncovered: '<span class="gm-sc-tag gm-sc-tag-out">' + GridMap.escape(u.venue_still_uncovered) + '</span>',
+    };
+    var compound = p.compound ? V.compoundName(p.compound) : null;
+    var reachable = p.walk_m !== null && p.walk_m !== undefined;
+    return GridMap.card(u.building, (compound ? compound + ' ' : '') + (p.name || p.building_id), [
+      [u.compound_name, compound || u.unknown],
+      [u.households, GridMap.withUnit(p.households, u.unit_households)],
+      [u.residents, GridMap.withUnit(p.residents, u.unit_people)],
+      [u.circle_walk_m, reachable ? GridMap.fmt.num(p.walk_m, 0) : u.circle_unreachable],
+      [u.circle_covered, tags[state], true],
+    ], 'gm-sc-popup');
+  }
+
+  function drawBuildings() {
+    var group = V.layer('buildings');
+    group.clearLayers();
+    var view = st.scenario ? st.scenario.after : null;
+    var features = view ? view.buildings.features || [] : [];
+    L.geoJSON(
+      { type: 'FeatureCollection', features: features },
+      {
+        pane: 'gm-buildings',
+        bubblingMouseEvents: false,
+        style: buildingStyle,
+        onEachFeature: function (f, layer) {
+          layer.on('click', function (e) {
+            GridMap.showPopup(e.latlng, buildingPopup(f.properties), f);
+          });
+        },
+      }
+    ).addTo(group);
+    var uncovered = features.filter(function (f) {
+      return !f.properties.covered;
+    });
+    L.geoJSON(
+      { type: 'FeatureCollection', features: uncovered },
+      {
+        pane: 'gm-vn-hatch',
+        interactive: false,
+        style: function () {
+          return { fillColor: 'url(#' + HATCH_ID + ')', fillOpacity: 1, color: '#c62828', weight: 1.2, opacity: 0.9 };
+        },
+      }
+    ).addTo(group);
+    var gainedIds = st.scenario ? st.scenario.diff.gained : [];
+    var gained = features.filter(function (f) {
+      return gainedIds.indexOf(f.properties.building_id) >= 0;
+    });
+    var green = vcfg().coverageColors.gained;
+    L.geoJSON(
+      { type: 'FeatureCollection', features: gained },
+      {
+        pane: 'gm-vn-gained',
+        interactive: false,
+        style: function () {
+          return { className: 'gm-vn-gained', fill: true, fillColor: green, fillOpacity: 0.85, color: '#0b5d24', weight: 2.2, opacity: 1 };
+        },
+      }
+    ).addTo(group);
+    var s = GridMap.state.venues;
+    s.buildingsDrawn = features.length;
+    s.uncoveredDrawn = uncovered.length;
+    s.gainedDrawn = gained.length;
+  }
+
+  function candidateColor(id, props) {
+    var scheme = cfg().shading.schemes[GridMap.state.shading];
+    if (GridMap.state.shading === 'score') {
+      var info = scoreOf(id);
+      var value = info ? info.score : null;
+      if (value === null || value === undefined) {
+        return scheme.nodata;
+      }
+      var k = 0;
+      while (k < scheme.breaks.length && Number(value) >= scheme.breaks[k]) {
+        k++;
+      }
+      return scheme.colors[k];
+    }
+    var status = V.status(id);
+    return status ? scheme.colors[status] : scheme.nodata;
+  }
+
+  function styleCandidates() {
+    Object.keys(candidateIndex).forEach(function (id) {
+      var item = candidateIndex[id];
+      var status = V.status(id);
+      item.marker.setStyle({
+        fillColor: candidateColor(id, item.feature.properties),
+        radius: status === 'excluded' ? 5.5 : 7,
+        opacity: status === 'excluded' ? 0.8 : 1,
+        fillOpacity: status === 'excluded' ? 0.75 : 0.95,
+      });
+    });
+  }
+
+  function candidatePopup(id, props) {
+    var u = GridMap.ui;
+    var info = scoreOf(id) || {};
+    var status = V.status(id);
+    var pick = pickOf(id);
+    var rank = ranks()[id];
+    var total = st.plan ? st.plan.scores.length : 0;
+    var statusTag = {
+      picked: 'gm-sc-tag-gained',
+      eligible: 'gm-sc-tag-in',
+      incomplete: 'gm-vn-tag-warn',
+      excluded: 'gm-sc-tag-out',
+    };
+    var statusText = {
+      picked: GridMap.text('venue_pick_rank', {}) + ' ' + (pick ? pick.properties.rank : ''),
+    };
+    var classes = cfg().shading.schemes.status.classes;
+    var order = ['picked', 'eligible', 'incomplete', 'excluded'];
+    var pairs = [
+      [
+        u.venue_status,
+        status
+          ? '<span class="gm-sc-tag ' + statusTag[status] + '">' + GridMap.escape(classes[order.indexOf(status)].label) + '</span>' +
+            (pick ? ' <span class="gm-muted">' + GridMap.escape(statusText.picked) + '</span>' : '')
+          : GridMap.escape(u.unknown),
+        true,
+      ],
+      [u.kind, V.kindLabel(props.kind)],
+      [u.compound_name, props.compound_name || V.compoundName(info.compound)],
+      [u.venue_score, V.score(info.score)],
+      [u.venue_rank, rank ? GridMap.text('venue_rank_value', { rank: rank, total: total }) : u.unknown],
+      [u.floor_area_m2, props.floor_area_m2 ? GridMap.fmt.num(props.floor_area_m2) + ' ' + u.square_metres : u.unknown],
+      [
+        u.venue_legal,
+        info.legal_complete
+          ? GridMap.escape(u.venue_legal_complete)
+          : info.legal_missing
+            ? '<span class="gm-vn-warn">' + GridMap.escape(GridMap.text('venue_legal_missing', { missing: info.legal_missing })) + '</span>'
+            : GridMap.escape(u.unknown),
+        true,
+      ],
+    ];
+    var reason = reasonOf(id);
+    if (reason) {
+      pairs.push([u.venue_reason, '<span class="gm-vn-warn">' + GridMap.escape(reason) + '</span>', true]);
+    }
+    return GridMap.card(u.venue_candidate, props.name || id, pairs, 'gm-sc-popup gm-vn-popup');
+  }
+
+  function drawCandidates() {
+    var group = V.layer('candidates');
+    group.clearLayers();
+    candidateIndex = {};
+    (st.candidates ? st.candidates.features : []).forEach(function (f) {
+      var id = f.properties.code;
+      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var marker = L.circleMarker(latlng, {
+        radius: 7,
+        color: '#ffffff',
+        weight: 2,
+        fillColor: candidateColor(id, f.properties),
+        fillOpacity: 0.95,
+        className: 'gm-vn-candidate',
+      });
+      marker.bindTooltip(GridMap.escape(f.properties.name || id), { direction: 'right', className: 'gm-hover-label' });
+      marker.on('click', function () {
+        GridMap.showPopup(latlng, candidatePopup(id, f.properties), null);
+      });
+      candidateIndex[id] = { feature: f, marker: marker };
+      group.addLayer(marker);
+    });
+    styleCandidates();
+    GridMap.state.venues.candidatesDrawn = Object.keys(candidateIndex).length;
+  }
+
+  function pickIcon(rank) {
+    return L.divIcon({
+      className: 'gm-vn-pick',
+      html: '<span class="gm-vn-pick-pin"><b>' + rank + '</b></span>',
+      iconSize: [32, 32],
+      iconAnchor: [16, 16],
+      popupAnchor: [0, -15],
+      tooltipAnchor: [16, 0],
+    });
+  }
+
+  function drawPicks() {
+    var group = V.layer('picks');
+    group.clearLayers();
+    var features = st.plan ? st.plan.picks.features : [];
+    features.forEach(function (f) {
+      var p = f.properties;
+      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var marker = L.marker(latlng, { icon: pickIcon(p.rank), zIndexOffset: 1000 + (100 - p.rank), riseOnHover: true });
+      marker.bindTooltip(GridMap.escape(p.name || p.candidate_id), {
+        permanent: true,
+        direction: 'right',
+        className: 'gm-vn-pick-label',
+      });
+      marker.on('click', function () {
+        var props = candidateIndex[p.candidate_id] ? candidateIndex[p.candidate_id].feature.properties : p;
+        GridMap.showPopup(latlng, candidatePopup(p.candidate_id, props), null);
+      });
+      group.addLayer(marker);
+    });
+    GridMap.state.venues.picks = features.length;
+  }
+
+  function render() {
+    drawExisting();
+    drawAreas();
+    drawBuildings();
+    drawCandidates();
+    drawPicks();
+  }
+
+  /** Fly to a candidate (or pick) and open its popup. */
+  V.show = function (id) {
+    var item = candidateIndex[id];
+    if (!item) {
+      return false;
+    }
+    var latlng = item.marker.getLatLng();
+    map().flyTo(latlng, Math.max(map().getZoom(), 17), { duration: 0.6 });
+    map().once('moveend', function () {
+      GridMap.showPopup(latlng, candidatePopup(id, item.feature.properties), null);
+    });
+    return true;
+  };
+
+  // --- computing ----------------------------------------------------------------------------
+
+  function failed(err) {
+    GridMap.state.venues.failed++;
+    console.warn('gridmap: venues', err);
+    GridMap.notify(err && err.detail ? err.detail : GridMap.text('load_failed', { what: GridMap.ui.venue_failed }));
+  }
+
+  function postJSON(path, body) {
+    return GridMap.fetchJSON(path, {}, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /**
+   * Choose venues with ``params`` ({k, minutes | metres, demand, weight_score,
+   * include_incomplete_legal, max_per_compound}) and draw the answer. The latest call wins.
+   */
+  V.run = function (params) {
+    var seq = ++st.seq;
+    params = L.extend({}, params);
+    st.running = true;
+    fire('running');
+    return GridMap.fetchJSON('/api/analysis/venues', query(params))
+      .then(function (plan) {
+        if (seq !== st.seq) {
+          return null;
+        }
+        var adds = plan.picks.features.map(function (f) {
+          return {
+            lon: f.geometry.coordinates[0],
+            lat: f.geometry.coordinates[1],
+            kind: 'red_house',
+            name: f.properties.name || f.properties.candidate_id,
+          };
+        });
+        var body = { community: cfg().community, metres: plan.limit_m, add_points: adds };
+        return postJSON('/api/analysis/service-circle/scenario', body).then(function (scenario) {
+          return [plan, scenario];
+        });
+      })
+      .then(function (answers) {
+        if (!answers || seq !== st.seq) {
+          return;
+        }
+        st.plan = answers[0];
+        st.scenario = answers[1];
+        st.params = params;
+        st.running = false;
+        var s = GridMap.state.venues;
+        s.runs++;
+        s.key = V.key(params);
+        render();
+        fire('loaded');
+      })
+      .catch(function (err) {
+        if (seq === st.seq) {
+          st.running = false;
+          fire('failed');
+        }
+        failed(err);
+      });
+  };
+
+  // --- start --------------------------------------------------------------------------------
+
+  /** Load the candidate rooms and service points, then choose with ``params``. */
+  V.start = function (params) {
+    if (started) {
+      return;
+    }
+    started = true;
+    init();
+    var q = { community: cfg().community, limit: 10000 };
+    GridMap.fetchJSON('/api/layers/candidate_venues', q)
+      .then(function (collection) {
+        st.candidates = collection;
+        GridMap.state.layersLoaded.candidate_venues = collection.features.length;
+        drawCandidates();
+        fire('names');
+      })
+      .catch(failed);
+    GridMap.fetchJSON('/api/layers/service_points', q)
+      .then(function (collection) {
+        st.points = collection;
+        existingCodes = {};
+        collection.features.forEach(function (f) {
+          existingCodes[f.properties.code] = true;
+        });
+        GridMap.state.layersLoaded.service_points = collection.features.length;
+        drawExisting();
+        drawAreas();
+        fire('names');
+      })
+      .catch(failed);
+    V.run(params);
+  };
+})();
