@@ -19,6 +19,7 @@ from gis_api.settings import Settings
 from layers.errors import NotFound
 from layers.queries import read_layer
 from web_map import labels
+from web_map.lead_zones_page import LeadZonesMapData, lead_zones_map
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
     VENUE_K_RANGE,
@@ -114,6 +115,10 @@ def _venues_link(c: _Community) -> PageLink:
     return c.link(labels.NAV["venues"], "/map/venues", "fa-house-chimney")
 
 
+def _lead_zones_link(c: _Community) -> PageLink:
+    return c.link(labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof")
+
+
 @router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
 def officer_map_page(
     request: Request,
@@ -138,7 +143,7 @@ def officer_map_page(
         api_root=c.root,
         page_url=f"{c.root}/map",
         tianditu_token=c.token,
-        links=(_circle_link(c), _venues_link(c)),
+        links=(_circle_link(c), _venues_link(c), _lead_zones_link(c)),
     )
     return HTMLResponse(officer_map(data))
 
@@ -180,7 +185,7 @@ def service_circle_page(
         api_root=c.root,
         page_url=f"{c.root}/map/service-circle",
         tianditu_token=c.token,
-        links=(_officer_link(c), _venues_link(c)),
+        links=(_officer_link(c), _venues_link(c), _lead_zones_link(c)),
         minutes=minutes,
     )
     return HTMLResponse(service_circle_map(data))
@@ -222,9 +227,41 @@ def venues_page(
         api_root=c.root,
         page_url=f"{c.root}/map/venues",
         tianditu_token=c.token,
-        links=(_officer_link(c), _circle_link(c)),
+        links=(_officer_link(c), _circle_link(c), _lead_zones_link(c)),
         minutes=minutes,
         k=k,
         demand=demand,
     )
     return HTMLResponse(venues_map(data))
+
+
+@router.get("/map/lead-zones", response_class=HTMLResponse, summary="楼长责任区地图")
+def lead_zones_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    community: CommunityQuery = None,
+    basemap: BasemapQuery = "osm",
+) -> HTMLResponse:
+    """Return the building-lead zone page (楼长责任区) of one community.
+
+    The page previews ``/api/analysis/lead-zones`` (nothing saved) and saves, locks and
+    exports through ``/api/lead-zones``; its settings start at the analysis's defaults.
+    """
+    c = _community(request, session, settings, community, basemap)
+    data = LeadZonesMapData(
+        community_code=c.code,
+        community_name=c.name,
+        bounds=c.bounds,
+        communities=c.choices,
+        basemap=c.basemap,
+        static_url=f"{c.root}/static",
+        api_root=c.root,
+        page_url=f"{c.root}/map/lead-zones",
+        tianditu_token=c.token,
+        links=(_officer_link(c), _circle_link(c), _venues_link(c)),
+        min_households=settings.lead_min_households,
+        min_occupancy=settings.lead_min_occupancy,
+        max_walk_m=settings.lead_max_walk_m,
+    )
+    return HTMLResponse(lead_zones_map(data))

@@ -240,11 +240,12 @@ def test_route_refuses_bad_parameters(page_client: TestClient) -> None:
     assert r.status_code == 404
 
 
-def test_every_page_links_to_the_other_two(page_client: TestClient) -> None:
+def test_every_page_links_to_the_others(page_client: TestClient) -> None:
     pages = {
-        "/map": ("/map/service-circle", "/map/venues"),
-        "/map/service-circle": ("/map", "/map/venues"),
-        "/map/venues": ("/map", "/map/service-circle"),
+        "/map": ("/map/service-circle", "/map/venues", "/map/lead-zones"),
+        "/map/service-circle": ("/map", "/map/venues", "/map/lead-zones"),
+        "/map/venues": ("/map", "/map/service-circle", "/map/lead-zones"),
+        "/map/lead-zones": ("/map", "/map/service-circle", "/map/venues"),
     }
     for path, others in pages.items():
         html = page_client.get(f"{path}?community=T1&basemap=none").text
@@ -411,6 +412,7 @@ def test_venues_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: Path)
     assert links == [
         "/map?community=QH&basemap=none",
         "/map/service-circle?community=QH&basemap=none",
+        "/map/lead-zones?community=QH&basemap=none",
     ]
 
     # Colour by score: the legend follows.
