@@ -6,7 +6,7 @@ Reads the store here and hands plain data to ``web_map``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -119,6 +119,21 @@ def _lead_zones_link(c: _Community) -> PageLink:
     return c.link(labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof")
 
 
+def _common(c: _Community, path: str) -> dict[str, Any]:
+    """Return the fields every page's data shares: community, bounds, basemap, URLs."""
+    return {
+        "community_code": c.code,
+        "community_name": c.name,
+        "bounds": c.bounds,
+        "communities": c.choices,
+        "basemap": c.basemap,
+        "static_url": f"{c.root}/static",
+        "api_root": c.root,
+        "page_url": f"{c.root}{path}",
+        "tianditu_token": c.token,
+    }
+
+
 @router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
 def officer_map_page(
     request: Request,
@@ -134,15 +149,7 @@ def officer_map_page(
     """
     c = _community(request, session, settings, community, basemap)
     data = OfficerMapData(
-        community_code=c.code,
-        community_name=c.name,
-        bounds=c.bounds,
-        communities=c.choices,
-        basemap=c.basemap,
-        static_url=f"{c.root}/static",
-        api_root=c.root,
-        page_url=f"{c.root}/map",
-        tianditu_token=c.token,
+        **_common(c, "/map"),
         links=(_circle_link(c), _venues_link(c), _lead_zones_link(c)),
     )
     return HTMLResponse(officer_map(data))
@@ -176,15 +183,7 @@ def service_circle_page(
     """
     c = _community(request, session, settings, community, basemap)
     data = ServiceCircleMapData(
-        community_code=c.code,
-        community_name=c.name,
-        bounds=c.bounds,
-        communities=c.choices,
-        basemap=c.basemap,
-        static_url=f"{c.root}/static",
-        api_root=c.root,
-        page_url=f"{c.root}/map/service-circle",
-        tianditu_token=c.token,
+        **_common(c, "/map/service-circle"),
         links=(_officer_link(c), _venues_link(c), _lead_zones_link(c)),
         minutes=minutes,
     )
@@ -218,15 +217,7 @@ def venues_page(
     """
     c = _community(request, session, settings, community, basemap)
     data = VenuesMapData(
-        community_code=c.code,
-        community_name=c.name,
-        bounds=c.bounds,
-        communities=c.choices,
-        basemap=c.basemap,
-        static_url=f"{c.root}/static",
-        api_root=c.root,
-        page_url=f"{c.root}/map/venues",
-        tianditu_token=c.token,
+        **_common(c, "/map/venues"),
         links=(_officer_link(c), _circle_link(c), _lead_zones_link(c)),
         minutes=minutes,
         k=k,
@@ -250,15 +241,7 @@ def lead_zones_page(
     """
     c = _community(request, session, settings, community, basemap)
     data = LeadZonesMapData(
-        community_code=c.code,
-        community_name=c.name,
-        bounds=c.bounds,
-        communities=c.choices,
-        basemap=c.basemap,
-        static_url=f"{c.root}/static",
-        api_root=c.root,
-        page_url=f"{c.root}/map/lead-zones",
-        tianditu_token=c.token,
+        **_common(c, "/map/lead-zones"),
         links=(_officer_link(c), _circle_link(c), _venues_link(c)),
         min_households=settings.lead_min_households,
         min_occupancy=settings.lead_min_occupancy,
