@@ -930,9 +930,6 @@ class _Partition:
     def p(self) -> int:
         return len(self.parts)
 
-    def total(self) -> float:
-        return sum(self.diam.values())
-
     def add(self, members: list[int], weight: float, diam: float, *, fixed: bool = False) -> int:
         key = self.next_key
         self.next_key += 1
@@ -966,7 +963,6 @@ class _Search:
         seed: int,
         deadline: float,
     ) -> None:
-        self.small = small
         self.w = weight.tolist()
         self.T = threshold - _EPS * max(1.0, threshold)
         self.H = threshold
