@@ -265,6 +265,14 @@ def scenario_from(
 # --- walking between any two sets of places ---------------------------------------------------
 
 
+def walking_graph(p: Projected) -> Any:
+    """Return the community's walking graph (walls, stored closed gates), validated."""
+    try:
+        return sc.walk_graph(p.edges, p.walled, set(p.closed_gates))
+    except ValueError as exc:
+        raise AnalysisError(str(exc), loc=tuple(getattr(exc, "loc", ()))) from exc
+
+
 def walk_matrix(
     p: Projected,
     sources: gpd.GeoDataFrame,
@@ -293,16 +301,7 @@ def walk_matrix(
             (pairs.data * detour_factor, (pairs.row, pairs.col)), shape=(len(s_xy), len(t_xy))
         )
         return walk, True
-    e = p.edges
-    graph = walknet.build_graph(
-        e["source"].to_numpy(dtype=np.int64),
-        e["target"].to_numpy(dtype=np.int64),
-        e["length_m"].to_numpy(dtype=np.float64),
-        e.geometry.to_numpy(),
-        gate=e["gate"].to_numpy(dtype=object),
-        closed_gates=p.closed_gates,
-        walled=p.walled.geometry.to_numpy() if len(p.walled) else None,
-    )
+    graph = walking_graph(p)
     walk = walknet.distances_within(
         graph,
         walknet.snap_points(graph, s_xy),
@@ -404,13 +403,10 @@ def lead_zone_plan(
     from gis_api.analysis import lead_zones as lz
     from layers.queries import stored_zones
 
-    walk, approximate = walk_matrix(p, p.buildings, p.buildings, limit_m=max_walk_m)
-    neighbours = lz.NeighbourGraph(
-        walk_m=walk,
-        approximate=approximate,
-        detour_factor=sc.DEFAULT_DETOUR_FACTOR if approximate else 1.0,
-        max_m=max_walk_m,
-    )
+    if p.edges is None or len(p.edges) == 0:
+        neighbours = lz.neighbour_graph_euclidean(p.buildings, max_walk_m)
+    else:
+        neighbours = lz.neighbour_graph_walking(p.buildings, walking_graph(p), max_walk_m)
     saved = stored_zones(session, p.inputs.community)
     previous = dict(zip(saved["code"], saved["members"], strict=True))
     locked = {

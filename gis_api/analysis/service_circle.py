@@ -331,7 +331,7 @@ def service_coverage(
     p_xy = shapely.get_coordinates(_geoms(points))
     open_idx = np.flatnonzero(is_open).astype(np.int64)
     if edges is not None and has_network:
-        graph = _graph(edges, walled, shut)
+        graph = walk_graph(edges, walled, shut)
         w = _on_network(
             graph,
             b_xy,
@@ -510,7 +510,10 @@ def _straight(
     return walk, which
 
 
-def _graph(edges: gpd.GeoDataFrame, walled: gpd.GeoDataFrame | None, shut: set[str]) -> WalkGraph:
+def walk_graph(
+    edges: gpd.GeoDataFrame, walled: gpd.GeoDataFrame | None, shut: set[str]
+) -> WalkGraph:
+    """Build the validated walking graph from a stored edge table, walls and closed gates."""
     for col in ("source", "target", "length_m"):
         if col not in edges.columns:
             msg = f"参数 edges 缺少 {col} 列"
