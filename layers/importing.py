@@ -177,7 +177,6 @@ def import_frame(
             session, values.pop("compound"), community_ids, problems
         )
     if problems:
-        report.rejected = len(frame)
         raise ImportRowError(problems[:MAX_PROBLEMS], total=len(problems))
     if progress:
         progress("validate", len(frame), len(frame))

@@ -7,7 +7,7 @@ user's file gave them (``id`` / ``编号``), kept so re-importing a file updates
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 FieldType = Literal["str", "int", "float", "bool"]
@@ -43,7 +43,6 @@ class Layer:
     geom: GeomKind
     fields: tuple[Field, ...]
     community_scoped: bool = True
-    refs: tuple[str, ...] = field(default=())
     #: Chinese nouns for the layer's features: "<noun>编号" is accepted as the id column.
     nouns: tuple[str, ...] = ()
 
@@ -160,7 +159,6 @@ LAYERS: dict[str, Layer] = {
                 _OPEN,
                 Field("kind", "str", "类型", ("出入口类型",), choices=GATE_KINDS, default="mixed"),
             ),
-            refs=("compounds",),
             nouns=("出入口", "门"),
         ),
         Layer(
