@@ -26,7 +26,7 @@ import geopandas as gpd
 
 from gis_api.settings import get_settings
 from tests import factories
-from tests.cli.test_cli import gridmap
+from tests.running import gridmap
 
 B3 = 270.1851 + 350 + 50 + 10  # sqrt(170² + 210²) = 270.185...
 

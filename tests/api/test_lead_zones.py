@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gis_api.settings import get_settings
-from tests.cli.test_cli import gridmap
+from tests.running import gridmap
 
 
 def kinds(body: dict) -> dict[str, str]:

@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gis_api.cli import app
 from gis_api.settings import get_settings
 from layers import db
 from layers.io.files import write_table
 from tests import factories
-
-runner = CliRunner()
+from tests.running import gridmap
 
 
 @pytest.fixture
@@ -35,11 +32,6 @@ def summary_row(out: str, layer: str) -> list[str]:
             return cells[1:]
     msg = f"no summary row for {layer} in:\n{out}"
     raise AssertionError(msg)
-
-
-def gridmap(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_import_prints_summary_then_reimport_updates(env: str, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 
 from layers.demo import load_place
-from tests.cli.test_cli import gridmap
+from tests.running import gridmap
 
 
 def scalar(session: Session, sql: str) -> float:
