@@ -526,12 +526,7 @@ def officer_map(data: OfficerMapData) -> str:
                 {"kind": "open", "icon": "fa-door-open", "label": labels.UI["gate_open"]},
                 {"kind": "closed", "icon": "fa-door-closed", "label": labels.UI["gate_closed"]},
             ],
-            labels={
-                "no_data": labels.NO_DATA,
-                "boundaries": labels.UI["legend_boundaries"],
-                "service_points": labels.UI["legend_service_points"],
-                "gates": labels.UI["legend_gates"],
-            },
+            labels=_legend_labels(labels.NO_DATA),
             static_url=static,
         )
     )
@@ -651,6 +646,24 @@ def _validate_circle(data: ServiceCircleMapData) -> None:
     walk_scheme(data.life_circles)
 
 
+def _community_and_compounds() -> list[dict[str, str]]:
+    """Return the boundary items the analysis pages' legends share."""
+    return [
+        {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
+        {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
+    ]
+
+
+def _legend_labels(no_data: str) -> dict[str, str]:
+    """Return the legend section titles every page shares, with its own no-data wording."""
+    return {
+        "no_data": no_data,
+        "boundaries": labels.UI["legend_boundaries"],
+        "service_points": labels.UI["legend_service_points"],
+        "gates": labels.UI["legend_gates"],
+    }
+
+
 def _circle_legend(data: ServiceCircleMapData, static: str) -> Legend:
     kinds = _service_kinds()
     t = labels.CIRCLE_LEGEND
@@ -659,21 +672,13 @@ def _circle_legend(data: ServiceCircleMapData, static: str) -> Legend:
         title=labels.UI["legend_title"],
         schemes={"walk": walk_scheme(data.life_circles)},
         initial="walk",
-        boundaries=[
-            {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
-            {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
-        ],
+        boundaries=_community_and_compounds(),
         service_kinds={},
         gates=[
             {"kind": "open", "icon": "fa-door-open", "label": labels.UI["gate_open"]},
             {"kind": "closed", "icon": "fa-door-closed", "label": labels.UI["gate_closed"]},
         ],
-        labels={
-            "no_data": labels.UNREACHABLE,
-            "boundaries": labels.UI["legend_boundaries"],
-            "service_points": labels.UI["legend_service_points"],
-            "gates": labels.UI["legend_gates"],
-        },
+        labels=_legend_labels(labels.UNREACHABLE),
         extra=[
             {
                 "title": t["areas"],
@@ -878,18 +883,10 @@ def _venue_legend(static: str) -> Legend:
         title=labels.UI["legend_title"],
         schemes=_venue_schemes(),
         initial="status",
-        boundaries=[
-            {"kind": "community", "label": labels.LAYER_NAMES["communities"]},
-            {"kind": "compound", "label": labels.LAYER_NAMES["compounds"]},
-        ],
+        boundaries=_community_and_compounds(),
         service_kinds={},
         gates=[],
-        labels={
-            "no_data": labels.NO_DATA,
-            "boundaries": labels.UI["legend_boundaries"],
-            "service_points": labels.UI["legend_service_points"],
-            "gates": labels.UI["legend_gates"],
-        },
+        labels=_legend_labels(labels.NO_DATA),
         extra=[
             {
                 "title": t["coverage"],
