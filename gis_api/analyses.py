@@ -428,6 +428,29 @@ def lead_zone_plan(
         raise AnalysisError(str(exc), loc=tuple(getattr(exc, "loc", ()))) from exc
 
 
+def lead_zones_for(
+    session: Session,
+    community: str,
+    settings: Any,
+    *,
+    min_households: int | None = None,
+    min_occupancy: float | None = None,
+    max_walk_m: float | None = None,
+    cross_compounds: bool = False,
+) -> tuple[Projected, Any]:
+    """Project a community and group it, thresholds not given taken from ``settings``."""
+    p = project(session, community)
+    plan = lead_zone_plan(
+        session,
+        p,
+        min_households=min_households or settings.lead_min_households,
+        min_occupancy=settings.lead_min_occupancy if min_occupancy is None else min_occupancy,
+        max_walk_m=max_walk_m or settings.lead_max_walk_m,
+        cross_compounds=cross_compounds,
+    )
+    return p, plan
+
+
 def diff_dict(diff: Any) -> dict[str, Any]:
     """Return a zone diff as plain JSON: added, removed, changed (members in/out), unchanged."""
     return {

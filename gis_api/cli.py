@@ -415,15 +415,13 @@ def analyze_lead_zones(
     try:
         with _progress() as progress, services.transaction(settings) as session:
             progress("analyse", 0, 1)
-            p = analyses.project(session, community)
-            plan = analyses.lead_zone_plan(
+            p, plan = analyses.lead_zones_for(
                 session,
-                p,
-                min_households=min_households or settings.lead_min_households,
-                min_occupancy=settings.lead_min_occupancy
-                if min_occupancy is None
-                else min_occupancy,
-                max_walk_m=max_walk_m or settings.lead_max_walk_m,
+                community,
+                settings,
+                min_households=min_households,
+                min_occupancy=min_occupancy,
+                max_walk_m=max_walk_m,
                 cross_compounds=cross_compounds,
             )
             progress("analyse", 1, 1)

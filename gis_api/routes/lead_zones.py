@@ -25,27 +25,6 @@ MaxWalk = Annotated[float | None, Query(gt=0, le=2000, description="相邻楼栋
 Cross = Annotated[bool, Query(description="是否允许跨小区合并")]
 
 
-def _plan(
-    session: Any,
-    settings: Any,
-    community: str,
-    min_households: int | None,
-    min_occupancy: float | None,
-    max_walk_m: float | None,
-    cross_compounds: bool,
-) -> tuple[analyses.Projected, Any]:
-    p = analyses.project(session, community)
-    plan = analyses.lead_zone_plan(
-        session,
-        p,
-        min_households=min_households or settings.lead_min_households,
-        min_occupancy=settings.lead_min_occupancy if min_occupancy is None else min_occupancy,
-        max_walk_m=max_walk_m or settings.lead_max_walk_m,
-        cross_compounds=cross_compounds,
-    )
-    return p, plan
-
-
 def _zones_geojson(plan: Any) -> dict[str, Any]:
     zones = plan.zones.to_crs("EPSG:4326").copy()
     for col in ("members", "flags", "party_group_buildings"):
@@ -65,8 +44,14 @@ def preview(
     cross_compounds: Cross = False,
 ) -> dict[str, Any]:
     """Group buildings by the Foshan rule; nothing is saved. Locked zones are kept."""
-    _, plan = _plan(
-        session, settings, community, min_households, min_occupancy, max_walk_m, cross_compounds
+    _, plan = analyses.lead_zones_for(
+        session,
+        community,
+        settings,
+        min_households=min_households,
+        min_occupancy=min_occupancy,
+        max_walk_m=max_walk_m,
+        cross_compounds=cross_compounds,
     )
     return {
         "community": community,
@@ -90,8 +75,14 @@ def save(
 ) -> dict[str, Any]:
     """Run the grouping and save it, replacing unlocked zones; return the diff it applied."""
     with session.begin():
-        _, plan = _plan(
-            session, settings, community, min_households, min_occupancy, max_walk_m, cross_compounds
+        _, plan = analyses.lead_zones_for(
+            session,
+            community,
+            settings,
+            min_households=min_households,
+            min_occupancy=min_occupancy,
+            max_walk_m=max_walk_m,
+            cross_compounds=cross_compounds,
         )
         counts = save_zones(session, community, plan.zones.to_crs("EPSG:4326"), plan.buildings)
     return {**counts, "diff": analyses.diff_dict(plan.diff)}
