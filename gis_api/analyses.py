@@ -22,7 +22,7 @@ import shapely
 
 from gis_api.analysis import service_circle as sc
 from layers import crs as crsmod
-from layers.errors import GridmapError, NotFound
+from layers.errors import GridmapError, MissingData, NotFound
 from layers.queries import AnalysisInputs, analysis_inputs
 
 
@@ -76,8 +76,11 @@ def project(session: Session, community: str) -> Projected:
     """Read a community's layers and project them to its UTM zone."""
     inputs = analysis_inputs(session, community)
     if len(inputs.buildings) == 0:
-        msg = f"社区“{community}”还没有楼栋数据"
-        raise NotFound(msg, loc=("community",))
+        msg = (
+            f"社区“{community}”还没有楼栋数据，无法分析："
+            f"请先导入楼栋（gridmap import buildings 文件 --community {community}）"
+        )
+        raise MissingData(msg, loc=("community",))
     metric = crsmod.metric_crs(inputs.buildings.geometry)
 
     def m(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -169,8 +172,31 @@ def limit_m(*, metres: float | None, minutes: float | None, speed_m_per_min: flo
 # --- results as tables and GeoJSON ------------------------------------------------------------
 
 
+def reach_notes(cov: sc.Coverage) -> list[str | None]:
+    """Say, per building, when the walking network does not reach it (None when it does).
+
+    A building with no way on its side of the walls within the snap search gets its walk
+    from the nearest way of all, across whatever lies between: the figure is then a guess
+    and the network needs the missing paths.
+    """
+    if cov.approximate:
+        return [None] * len(cov.buildings)
+    free = cov.buildings["snap_unrestricted"].to_numpy(dtype=bool)
+    access = cov.buildings["access_m"].to_numpy(dtype=float)
+    return [
+        f"步行路网未覆盖此楼：{sc.SNAP_SEARCH_M:.0f} 米内没有可走的道路，"
+        f"按最近道路（{a:.0f} 米外）估算，请补充路网"
+        if f
+        else None
+        for f, a in zip(free, access, strict=True)
+    ]
+
+
 def building_table(p: Projected, cov: sc.Coverage) -> gpd.GeoDataFrame:
-    """Every building with its nearest open service point, walking metres and coverage (WGS84)."""
+    """Every building with its nearest open service point, walking metres and coverage (WGS84).
+
+    ``note`` says where the network does not reach a building (:func:`reach_notes`).
+    """
     b = p.buildings
     out = gpd.GeoDataFrame(
         {
@@ -184,6 +210,7 @@ def building_table(p: Projected, cov: sc.Coverage) -> gpd.GeoDataFrame:
             "walk_m": np.round(cov.buildings["walk_m"].to_numpy(dtype=float), 1),
             "walk_min": np.round(cov.buildings["walk_min"].to_numpy(dtype=float), 1),
             "covered": cov.buildings["covered"].to_numpy(dtype=bool),
+            "note": reach_notes(cov),
         },
         geometry=b.geometry.to_numpy(),
         crs=p.crs,
@@ -204,10 +231,52 @@ def summaries(
     return out
 
 
-def uncovered_list(p: Projected, cov: sc.Coverage) -> list[dict[str, Any]]:
-    """List the uncovered buildings, nearest to the circle's edge first."""
+def uncovered_list(
+    p: Projected, cov: sc.Coverage, scenario: Scenario | None = None
+) -> list[dict[str, Any]]:
+    """List the uncovered buildings, nearest to the circle's edge first, each with why.
+
+    ``reason`` is a stable code and ``reason_zh`` the sentence for people: ``no_open_point``
+    (the community has no open service point), ``beyond_limit`` (reached, but farther than
+    the limit), ``unreachable`` (walls or closed gates cut it off from every open point;
+    a compound all of whose buildings are cut off is named as sealed).
+    """
     table = sc.uncovered(cov, p.buildings)
-    return records(pd.DataFrame(table.drop(columns=table.geometry.name, errors="ignore")))
+    rows = records(pd.DataFrame(table.drop(columns=table.geometry.name, errors="ignore")))
+    points = points_for(p, scenario)
+    n_open = int(points["is_open"].astype(bool).sum()) if len(points) else 0
+    cut_off = {r["building_id"] for r in rows if r.get("walk_m") is None}
+    by_compound = p.buildings.groupby("compound", dropna=True)["building_id"].agg(set)
+    sealed = {c: len(ids) for c, ids in by_compound.items() if ids <= cut_off}
+    names = dict(zip(p.buildings["compound"], p.buildings["compound_name"], strict=False))
+    notes = dict(zip(cov.buildings["building_id"], reach_notes(cov), strict=True))
+    for r in rows:
+        compound = r.get("compound")
+        if n_open == 0:
+            r["reason"] = "no_open_point"
+            r["reason_zh"] = (
+                f"社区还没有开放的服务点：请导入服务点"
+                f"（gridmap import service_points 文件 --community {p.inputs.community}）"
+            )
+        elif r.get("walk_m") is not None:
+            r["reason"] = "beyond_limit"
+            r["reason_zh"] = (
+                f"步行 {r['walk_m']:.0f} 米{'（直线估算）' if cov.approximate else ''}，"
+                f"超出 {cov.limit_m:.0f} 米 {r['gap_m']:.0f} 米"
+            )
+        elif compound in sealed:
+            r["reason"] = "unreachable"
+            r["reason_zh"] = (
+                f"无法步行到达任何开放的服务点：所在小区“{names.get(compound) or compound}”"
+                f"的 {sealed[compound]} 栋楼都被围墙隔断，围墙上没有开放的出入口"
+                "（请检查出入口数据或开放状态）"
+            )
+        else:
+            r["reason"] = "unreachable"
+            r["reason_zh"] = "无法步行到达任何开放的服务点：步行路网在围墙或关闭的出入口处断开"
+        if notes.get(r["building_id"]):
+            r["reason_zh"] += f"；{notes[r['building_id']]}"
+    return rows
 
 
 def areas_geojson(cov: sc.Coverage) -> dict[str, Any]:
@@ -330,8 +399,11 @@ def venue_plan(
 
     candidates = p.inputs.candidates.rename_geometry("geometry").to_crs(p.crs)
     if len(candidates) == 0:
-        msg = f"社区“{p.inputs.community}”还没有候选场地（gridmap import candidate_venues）"
-        raise NotFound(msg, loc=("community",))
+        msg = (
+            f"社区“{p.inputs.community}”还没有候选场地，无法选址：请先导入候选场地"
+            f"（gridmap import candidate_venues 文件 --community {p.inputs.community}）"
+        )
+        raise MissingData(msg, loc=("community",))
     existing = coverage(p, limit_m=limit_m, with_areas=False)
     walk, approximate = walk_matrix(p, candidates, p.buildings, limit_m=limit_m)
     try:

@@ -11,24 +11,86 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from gis_api import services
 from gis_api.settings import get_settings
 from layers.errors import GridmapError, ImportRowError
 from layers.schema import LAYER_NAMES
 
+console = Console()
+err = Console(stderr=True)
+
+
+class _Guarded(TyperGroup):
+    """The root command: no traceback ever reaches a user.
+
+    A user error prints its Chinese message and exits 2; anything unexpected prints a short
+    Chinese message with an error id and exits 3, while the traceback goes to the log file
+    under that id (and to the screen with ``--debug``).
+    """
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # exits, Ctrl-C and usage errors, already said by typer
+        except GridmapError as exc:
+            raise _fail(exc) from exc
+        except KeyboardInterrupt:
+            err.print("[yellow]已中断：未完成的事务已回滚[/yellow]")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            raise _internal(exc, debug=bool(ctx.params.get("debug"))) from exc
+
+
+def _internal(exc: Exception, *, debug: bool) -> typer.Exit:
+    """Log an unexpected failure with its traceback; tell the user its id; return the exit."""
+    import traceback
+
+    from gis_api import errors
+
+    eid = errors.error_id()
+    path = get_settings().log_path
+    try:
+        errors.log_to_file(path)
+        where = f"详细信息已写入 {path}"
+    except OSError:
+        where = "日志文件无法写入"
+    errors.log.error("internal error %s in the CLI", eid, exc_info=exc)
+    err.print(
+        f"[red]内部错误（错误编号 {eid}）：命令未完成，数据库未被修改。[/red]\n"
+        f"{where}；加 --debug 可在屏幕上显示详细信息。"
+    )
+    if debug:
+        err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+    return typer.Exit(3)
+
+
 app = typer.Typer(
-    help="gridmap：社区网格化管理 GIS 系统", no_args_is_help=True, add_completion=False
+    help="gridmap：社区网格化管理 GIS 系统",
+    no_args_is_help=True,
+    add_completion=False,
+    cls=_Guarded,
+    pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="出现内部错误时在屏幕上显示完整的错误追踪")
+    ] = False,
+) -> None:
+    """gridmap：社区网格化管理 GIS 系统"""
+
+
 db_app = typer.Typer(help="数据库：启动、停止、状态、迁移", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据：加载演示社区、生成任意规模的城市", no_args_is_help=True)
 analyze_app = typer.Typer(help="分析：15 分钟服务圈、红房子选址、楼长责任区", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(analyze_app, name="analyze")
-
-console = Console()
-err = Console(stderr=True)
 
 _STAGES = {
     "read": "读取",

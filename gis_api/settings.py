@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How close a path must pass a gate to go through it."
     )
     max_upload_mb: float = Field(default=50.0, gt=0)
+    max_body_mb: float = Field(
+        default=20.0, gt=0, description="Largest JSON request body (10,000 features fit)."
+    )
+    log_file: Path | None = Field(
+        default=None, description="Where tracebacks go; unset: gridmap.log in local_db_dir."
+    )
     lead_min_households: int = Field(
         default=50, ge=1, description="Foshan rule: households for a building's own lead."
     )
@@ -48,6 +54,11 @@ class Settings(BaseSettings):
     tianditu_token: str | None = Field(
         default=None, description="天地图 key; the Tianditu basemap is offered when set."
     )
+
+    @property
+    def log_path(self) -> Path:
+        """The log file of the server and the CLI."""
+        return self.log_file or self.local_db_dir / "gridmap.log"
 
     @field_validator("database_url")
     @classmethod

@@ -7,9 +7,27 @@ the CLI prints them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 Loc = tuple[str | int, ...]
+
+
+def plain_loc(loc: Sequence[object]) -> list[str | int]:
+    """Return ``loc`` with every part a JSON-ready ``str`` or ``int``.
+
+    Row numbers often come from numpy or pandas (``numpy.int64``), which no JSON encoder
+    takes as they are; the error must still reach the user as a clean 4xx.
+    """
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, bool):
+            out.append(str(part))
+        elif isinstance(part, int) or hasattr(part, "__index__"):
+            out.append(operator.index(part))
+        else:
+            out.append(str(part))
+    return out
 
 
 class GridmapError(Exception):
@@ -25,7 +43,7 @@ class GridmapError(Exception):
 
     def details(self) -> list[dict[str, object]]:
         """Return the error as FastAPI-style ``detail`` items."""
-        return [{"loc": list(self.loc), "msg": self.msg, "type": self.type}]
+        return [{"loc": plain_loc(self.loc), "msg": self.msg, "type": self.type}]
 
 
 class NotFound(GridmapError):
@@ -70,6 +88,13 @@ class ConstraintViolation(GridmapError):
     status = 422
 
 
+class MissingData(GridmapError):
+    """A layer an operation needs is still empty: the message says what to import next."""
+
+    type = "missing_data"
+    status = 422
+
+
 class RequestTooLarge(GridmapError):
     """A file or request over the configured limits."""
 
@@ -98,4 +123,7 @@ class ImportRowError(GridmapError):
 
     def details(self) -> list[dict[str, object]]:
         """Return every problem as a FastAPI-style ``detail`` item."""
-        return [{"loc": list(loc), "msg": msg, "type": typ} for loc, msg, typ in self.problems]
+        return [
+            {"loc": plain_loc(loc), "msg": str(msg), "type": str(typ)}
+            for loc, msg, typ in self.problems
+        ]

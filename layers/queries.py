@@ -21,6 +21,26 @@ from layers.schema import LAYERS, SERVICE_POINT_KINDS
 Progress = Callable[[str, int, int], None]
 
 COPY_CHUNK = 5000
+STORE_CRS = "EPSG:4326"
+
+
+def read_frame(
+    session: Session, sql: str, params: dict[str, Any] | None = None, *, geom_col: str = "geom"
+) -> gpd.GeoDataFrame:
+    """Run a query of the store and return its rows as a GeoDataFrame in EPSG:4326.
+
+    The one place layers are read: every geometry we store is EPSG:4326, so the frame says
+    so even when the query returns no rows. ``read_postgis`` takes the CRS from the first
+    row's SRID and leaves an empty result without one, and a community without compounds,
+    gates or a network yields exactly such empty layers; everything downstream (``to_crs``,
+    ``sjoin``, ``concat``) then works on them as on full ones.
+    """
+    frame = gpd.read_postgis(
+        text(sql), session.connection(), geom_col=geom_col, params=params or {}
+    )
+    if frame.crs is None:
+        frame = frame.set_crs(STORE_CRS)
+    return frame
 
 
 def copy_rows(
@@ -242,7 +262,7 @@ def layer_features(
     sql = (
         f"SELECT {', '.join(cols)}, t.geom FROM {spec.table} t {where} ORDER BY t.code, t.id{page}"
     )
-    frame = gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+    frame = read_frame(session, sql, params)
     if filters.limit is None:
         total = len(frame)
     else:
@@ -270,7 +290,7 @@ def read_network(session: Session, *, community: str | None = None) -> gpd.GeoDa
         FROM walk_edges e JOIN communities m ON m.id = e.community_id
         LEFT JOIN gates g ON g.id = e.gate_id {where} ORDER BY e.id
     """
-    return gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+    return read_frame(session, sql, params)
 
 
 # --- vector tiles -----------------------------------------------------------------------------
@@ -491,10 +511,9 @@ class AnalysisInputs:
 def analysis_inputs(session: Session, community: str) -> AnalysisInputs:
     """Read what the service circle, venue selection and lead zones need, for one community."""
     params = {"cid": community_id(session, community)}
-    conn = session.connection()
 
     def read(sql: str) -> gpd.GeoDataFrame:
-        return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
+        return read_frame(session, sql, params)
 
     buildings = read("""
         SELECT b.id, b.code AS building_id, b.name, b.households, b.residents, b.occupancy,
@@ -657,9 +676,4 @@ def zone_roster(session: Session, community: str) -> gpd.GeoDataFrame:
         LEFT JOIN buildings lb ON lb.id = z.lead_building_id
         WHERE z.community_id = :cid GROUP BY z.id, lb.id ORDER BY z.code
     """
-    return gpd.read_postgis(
-        text(sql),
-        session.connection(),
-        geom_col="geom",
-        params={"cid": community_id(session, community)},
-    )
+    return read_frame(session, sql, {"cid": community_id(session, community)})

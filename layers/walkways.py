@@ -24,7 +24,7 @@ from layers import crs as crsmod
 from layers.errors import BadFile
 from layers.io.osm import read_lines, read_osm
 from layers.network import build_network
-from layers.queries import community_id, copy_rows
+from layers.queries import community_id, copy_rows, read_frame
 from layers.reports import ImportReport, Progress
 
 OSM_SUFFIXES = (".pbf", ".osm", ".xml")
@@ -175,31 +175,23 @@ def rebuild_network(
     progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Rebuild the community's routable nodes and edges; return ``(nodes, edges)``."""
-    conn = session.connection()
     params = {"cid": cid}
-    ways = gpd.read_postgis(
-        text("SELECT code, highway, name, geom FROM walk_ways WHERE community_id = :cid"),
-        conn,
-        geom_col="geom",
-        params=params,
+    ways = read_frame(
+        session, "SELECT code, highway, name, geom FROM walk_ways WHERE community_id = :cid", params
     )
-    walls = gpd.read_postgis(
-        text("""
+    walls = read_frame(
+        session,
+        """
             SELECT (ST_Dump(geom)).geom AS geom FROM barriers WHERE community_id = :cid
             UNION ALL
             SELECT ST_Boundary((ST_Dump(c.geom)).geom) FROM compounds c
             WHERE c.community_id = :cid
               AND EXISTS (SELECT 1 FROM gates g WHERE g.compound_id = c.id)
-        """),
-        conn,
-        geom_col="geom",
-        params=params,
+        """,
+        params,
     )
-    gates = gpd.read_postgis(
-        text("SELECT id, code, geom FROM gates WHERE community_id = :cid"),
-        conn,
-        geom_col="geom",
-        params=params,
+    gates = read_frame(
+        session, "SELECT id, code, geom FROM gates WHERE community_id = :cid", params
     )
     session.execute(text("DELETE FROM walk_edges WHERE community_id = :cid"), params)
     session.execute(text("DELETE FROM walk_nodes WHERE community_id = :cid"), params)
