@@ -21,6 +21,7 @@ import geopandas as gpd
 import shapely
 
 from gis_api.analysis import service_circle as sc
+from gis_api.analysis.walknet import SNAP_SEARCH_M
 from layers import crs as crsmod
 from layers.errors import GridmapError, MissingData, NotFound
 from layers.queries import AnalysisInputs, analysis_inputs
@@ -184,7 +185,7 @@ def reach_notes(cov: sc.Coverage) -> list[str | None]:
     free = cov.buildings["snap_unrestricted"].to_numpy(dtype=bool)
     access = cov.buildings["access_m"].to_numpy(dtype=float)
     return [
-        f"步行路网未覆盖此楼：{sc.SNAP_SEARCH_M:.0f} 米内没有可走的道路，"
+        f"步行路网未覆盖此楼：{SNAP_SEARCH_M:.0f} 米内没有可走的道路，"
         f"按最近道路（{a:.0f} 米外）估算，请补充路网"
         if f
         else None
