@@ -117,16 +117,26 @@ def import_file(
     """
     started = time.perf_counter()
     table = read_table(path)
+    if len(table.frame) == 0:
+        msg = f"文件“{path.name}”中没有任何要素（只有表头，或是空图层）：请检查是否选错了文件"
+        raise BadFile(msg, loc=("file",))
     if progress:
         progress("read", len(table.frame), len(table.frame))
-    report = import_frame(
-        session,
-        layer,
-        table.frame,
-        declared_crs=table.declared_crs,
-        options=options or Options(),
-        progress=progress,
-    )
+    try:
+        report = import_frame(
+            session,
+            layer,
+            table.frame,
+            declared_crs=table.declared_crs,
+            options=options or Options(),
+            progress=progress,
+        )
+    except BadFile as exc:
+        # Problems of the file as a whole (a missing column): say which file it is.
+        if path.name in exc.msg or exc.loc[:1] != ("file",):
+            raise
+        msg = f"文件“{path.name}”{exc.msg}"
+        raise type(exc)(msg, loc=exc.loc) from exc
     report.seconds = time.perf_counter() - started
     return report
 

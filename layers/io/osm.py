@@ -14,10 +14,10 @@ import pandas as pd
 
 import geopandas as gpd
 import osmium
-import pyogrio
 import shapely
 
 from layers.errors import BadFile, InvalidGeometry
+from layers.io.files import bad_file, read_vector, technical
 
 __all__ = ["OsmExtract", "read_lines", "read_osm"]
 
@@ -241,13 +241,13 @@ def read_osm(path: str | Path, *, progress: Callable[[int], None] | None = None)
     fmt = _osm_format(p)
     reader = _Reader()
     handlers = {"n": reader.node, "w": reader.way, "a": reader.area}
-    processor = (
-        osmium.FileProcessor(osmium.io.File(str(p), fmt))
-        .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
-        .with_filter(osmium.filter.KeyFilter(*_KEYS))
-    )
     count = 0
     try:
+        processor = (
+            osmium.FileProcessor(osmium.io.File(str(p), fmt))
+            .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
+            .with_filter(osmium.filter.KeyFilter(*_KEYS))
+        )
         for obj in processor:
             count += 1
             if progress is not None and count % PROGRESS_EVERY == 0:
@@ -255,12 +255,32 @@ def read_osm(path: str | Path, *, progress: Callable[[int], None] | None = None)
             handle = handlers.get(obj.type_str())
             if handle is not None:
                 handle(obj)
-    except RuntimeError as exc:  # libosmium reports parse errors as RuntimeError
-        msg = f"无法读取 OSM 文件 {p.name}：文件已损坏或不是 OSM 数据（{exc}）"
-        raise BadFile(msg, loc=("file",)) from exc
+    # libosmium reports parse errors as RuntimeError, a coordinate it cannot parse
+    # ("lat='999'") as InvalidLocationError; a gzip/bzip2 stream may fail as OSError.
+    except (RuntimeError, osmium.InvalidLocationError, OSError, ValueError) as exc:
+        reason = f"文件已损坏或不是 OSM 数据（{_OSM_FORMAT_ZH.get(fmt, fmt)}）"
+        raise _bad_osm(p, reason, exc) from exc
     if progress is not None:
         progress(count)
     return reader.extract()
+
+
+_OSM_FORMAT_ZH = {
+    "pbf": ".osm.pbf",
+    "osm": ".osm XML",
+    "osm.gz": "gzip 压缩的 .osm",
+    "osm.bz2": "bzip2 压缩的 .osm",
+}
+_OSM_ADVICE = (
+    "请重新下载或导出 OSM 数据（如从 Geofabrik、OpenStreetMap 网站或 JOSM 导出 .osm.pbf / .osm）"
+)
+
+
+def _bad_osm(path: Path, reason: str, exc: BaseException | None = None) -> BadFile:
+    """Return the :class:`BadFile` for an OSM file that cannot be read, naming it by name."""
+    note = f"（技术信息：{technical(exc, path)}）" if exc is not None else ""
+    msg = f"无法读取 OSM 文件“{path.name}”：{reason}。{_OSM_ADVICE}{note}"
+    return BadFile(msg, loc=("file",))
 
 
 def _osm_format(path: Path) -> str:
@@ -272,8 +292,7 @@ def _osm_format(path: Path) -> str:
         with path.open("rb") as f:
             head = f.read(64)
     except OSError as exc:
-        msg = f"无法打开 OSM 文件 {path.name}：{exc.strerror or exc}"
-        raise BadFile(msg, loc=("file",)) from exc
+        raise _bad_osm(path, f"无法打开文件（{exc.strerror or exc}）") from exc
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"\x1f\x8b"):
         return "osm.gz"
@@ -284,9 +303,8 @@ def _osm_format(path: Path) -> str:
     # A PBF file opens with the length of a blob header naming an "OSMHeader" block.
     if b"OSMHeader" in head[:24]:
         return "pbf"
-    what = "是空文件" if not head else "不是 OSM 数据（.osm.pbf 或 .osm XML）"
-    msg = f"无法读取 OSM 文件 {path.name}：{what}"
-    raise BadFile(msg, loc=("file",))
+    what = "是空文件（0 字节）" if not head else "不是 OSM 数据（.osm.pbf 或 .osm XML）"
+    raise _bad_osm(path, what)
 
 
 def _walkable(tags: Any, highway: str) -> bool:
@@ -351,16 +369,14 @@ def read_lines(path: str | Path) -> gpd.GeoDataFrame:
     """
     p = Path(path)
     if not p.name.lower().endswith(LINE_SUFFIXES):
-        msg = f"不支持的路网文件格式：{p.name}（支持 .osm.pbf、.osm、{'、'.join(LINE_SUFFIXES)}）"
+        msg = f"不支持的路网文件格式：“{p.name}”（支持 .osm.pbf、.osm、{'、'.join(LINE_SUFFIXES)}）"
         raise BadFile(msg, loc=("file",))
     if not p.is_file():
         msg = f"文件不存在：{p}"
         raise BadFile(msg, loc=("file",))
-    try:
-        frame = gpd.read_file(p, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        msg = f"无法读取文件 {p.name}：文件已损坏或不是有效的 GeoJSON（{exc}）"
-        raise BadFile(msg, loc=("file",)) from exc
+    if p.stat().st_size == 0:
+        raise bad_file(p, "文件是空的（0 字节）", "请检查是否选错了文件，或文件没有完整上传")
+    frame = read_vector(str(p), p, "geojson")
     geoms = np.asarray(frame.geometry.array, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     wrong = present & ~np.isin(shapely.get_type_id(geoms), (1, 2, 5))
