@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gis_api import errors, services
+from gis_api.limits import BodySizeLimit
 from gis_api.routes import analysis, lead_zones, ogc, pages, stats, tiles
 from gis_api.routes import layers as layer_routes
 from gis_api.settings import Settings, get_settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    ogc.install_errors(app)
     app.include_router(layer_routes.router)
     app.include_router(tiles.router)
     app.include_router(stats.router)
@@ -53,15 +55,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lead_zones.router)
     app.include_router(pages.router)
 
-    @app.middleware("http")
-    async def browsers_to_the_map(request: Request, call_next: Any) -> Any:
-        # "/" is the OGC API landing page (QGIS, owslib ask for JSON); people get the map.
-        accept = request.headers.get("accept", "")
-        wants_page = "text/html" in accept and "f" not in request.query_params
-        if request.url.path == "/" and wants_page:
-            return RedirectResponse("/map")
-        return await call_next(request)
-
     app.include_router(ogc.features_router().router, tags=["OGC API Features"])
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.add_middleware(BrowsersToTheMap)
+    app.add_middleware(
+        BodySizeLimit,
+        json_bytes=int(settings.max_body_mb * (1 << 20)),
+        upload_bytes=int(settings.max_upload_mb * (1 << 20)),
+    )
     return app
+
+
+class BrowsersToTheMap:
+    """ASGI middleware: "/" is the OGC API landing page (QGIS, owslib ask for JSON); people
+    asking for HTML get the map.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
+    runs the app in a task group, which wraps an error raised while the body is read (the
+    size limit's) in an exception group that no handler would recognise.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Redirect a browser's "/" to "/map"; pass everything else on."""
+        if scope["type"] == "http" and scope["path"] == "/":
+            request = Request(scope)
+            accept = request.headers.get("accept", "")
+            if "text/html" in accept and "f" not in request.query_params:
+                await RedirectResponse("/map")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
