@@ -23,15 +23,25 @@ class FeatureCollectionIn(BaseModel):
 
 
 class FeaturePatch(BaseModel):
-    """A change to one feature: some properties, maybe a new geometry.
+    """A change to one feature: some properties, maybe a new geometry, and its version.
 
-    For buildings, ``version`` is the version the editor started from: a stale one is refused
-    with 409, so two field staff editing one building never silently overwrite each other.
+    ``version`` is the version the editor started from (``properties.version`` of the
+    feature read, or send its ``ETag`` as ``If-Match`` instead): it is required, a stale one
+    is refused with 409, so two field staff editing one feature never overwrite each other.
+    Only the properties sent are written.
     """
 
-    properties: dict[str, Any] = Field(default_factory=dict)
-    geometry: dict[str, Any] | None = None
-    version: int | None = None
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description="要修改的字段（只写这些，其余字段不变）"
+    )
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="新的几何（GeoJSON，WGS84）；不给则不变"
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="读取时的版本号（properties.version）；也可用请求头 If-Match 代替",
+    )
 
 
 class ImportResult(BaseModel):

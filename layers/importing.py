@@ -758,7 +758,8 @@ def _upsert(
     updatable = [c for c in cols if c not in key] + ["geom"]
     geom_sql = "ST_SetSRID(s.geom, 4326)"
     sets = ", ".join(f"{c} = excluded.{c}" for c in updatable)
-    extra = ", version = t.version + 1" if spec.name == "buildings" else ""
+    # Every versioned layer: a row an import changes gets a new version, as an API edit would.
+    extra = ", version = t.version + 1" if "version" in table.c else ""
     changed = " OR ".join(
         f"t.{c} IS DISTINCT FROM excluded.{c}" if c != "geom" else _GEOM_CHANGED for c in updatable
     )

@@ -28,7 +28,7 @@ from sqlalchemy import (
     func,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from layers.schema import LAYERS
 
@@ -93,7 +93,22 @@ class _Feature:
     )
 
 
-class Street(_Feature, Base):
+class _Versioned:
+    """Optimistic concurrency: every edit bumps ``version``; a stale one is refused.
+
+    The API's PATCH and DELETE compare the version the editor loaded with this column in the
+    database (under a row lock), and the ORM checks it on every flush as well.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (a declared_attr takes the class)
+        """Let the ORM check and bump ``version`` on every update it flushes."""
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class Street(_Versioned, _Feature, Base):
     """A street (街道) or town (镇): the level above a community."""
 
     __tablename__ = "streets"
@@ -103,7 +118,7 @@ class Street(_Feature, Base):
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
 
-class Community(_Feature, Base):
+class Community(_Versioned, _Feature, Base):
     """A community (社区): the unit a community party committee governs."""
 
     __tablename__ = "communities"
@@ -134,7 +149,7 @@ class _Scoped(_Feature):
     community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
 
 
-class Grid(_Scoped, Base):
+class Grid(_Versioned, _Scoped, Base):
     """A grid (网格): a management cell with one grid officer."""
 
     __tablename__ = "grids"
@@ -147,7 +162,7 @@ class Grid(_Scoped, Base):
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
 
-class Compound(_Scoped, Base):
+class Compound(_Versioned, _Scoped, Base):
     """A gated compound (小区/院落); its boundary is a wall where it has gates."""
 
     __tablename__ = "compounds"
@@ -170,7 +185,7 @@ class Compound(_Scoped, Base):
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
 
-class Gate(_Scoped, Base):
+class Gate(_Versioned, _Scoped, Base):
     """A compound gate (出入口): the only passage through the compound's wall."""
 
     __tablename__ = "gates"
@@ -183,7 +198,7 @@ class Gate(_Scoped, Base):
     geom: Mapped[Any] = _geom("POINT")
 
 
-class Building(_Scoped, Base):
+class Building(_Versioned, _Scoped, Base):
     """A residential building (楼栋): the unit field staff mark."""
 
     __tablename__ = "buildings"
@@ -210,14 +225,10 @@ class Building(_Scoped, Base):
     lead_name: Mapped[str | None] = mapped_column(Text)
     lead_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)
-    # Optimistic concurrency for field edits: a stale version is refused, not overwritten.
-    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
-
-class ServicePoint(_Scoped, Base):
+class ServicePoint(_Versioned, _Scoped, Base):
     """A service point (服务点): centre, sub-centre, activity room, red house or other."""
 
     __tablename__ = "service_points"
@@ -233,7 +244,7 @@ class ServicePoint(_Scoped, Base):
     geom: Mapped[Any] = _geom("POINT")
 
 
-class CandidateVenue(_Scoped, Base):
+class CandidateVenue(_Versioned, _Scoped, Base):
     """A room that could become a red house (候选场地), with its four legal-use checks."""
 
     __tablename__ = "candidate_venues"
@@ -252,7 +263,7 @@ class CandidateVenue(_Scoped, Base):
     geom: Mapped[Any] = _geom("POINT")
 
 
-class Barrier(_Scoped, Base):
+class Barrier(_Versioned, _Scoped, Base):
     """A wall or fence (围墙/围栏) that walking cannot cross except at a gate."""
 
     __tablename__ = "barriers"

@@ -181,7 +181,7 @@ _NAMED_PARENTS = {
     "service_points": ("compound_name", "grid_name"),
     "candidate_venues": ("compound_name",),
 }
-_VERSIONED = {"buildings"}
+_VERSIONED = {name for name, model in MODELS.items() if "version" in model.__table__.c}
 
 
 @dataclass(frozen=True)

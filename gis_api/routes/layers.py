@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -19,12 +19,12 @@ from shapely.geometry import shape
 from gis_api.deps import BBoxDep, PageDep, SessionDep, SettingsDep
 from gis_api.schemas import FeatureCollectionIn, FeatureIn, FeaturePatch, ImportResult
 from layers import crs as crsmod
+from layers import editing
 from layers.errors import GridmapError, ImportRowError, Loc, NotFound, RequestTooLarge
 from layers.importing import Options, import_file, import_frame
 from layers.queries import Filters, layer_features
 from layers.reports import ImportReport
 from layers.schema import LAYERS
-from layers.walkways import rebuild_networks
 
 router = APIRouter(prefix="/api/layers", tags=["图层 layers"])
 
@@ -32,11 +32,57 @@ MAX_FEATURES_PER_WRITE = 10_000
 OUTPUT_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
-class VersionConflict(GridmapError):
-    """Someone changed the feature since the editor loaded it."""
+#: The ``{layer}`` path parameter: any string is accepted (an unknown layer gets our zh-CN
+#: 404), but the schema lists the layers, so generated clients and API fuzzers reach data.
+LayerPath = Annotated[
+    str,
+    Path(
+        description=f"图层：{'、'.join(f'{n}（{v.zh}）' for n, v in LAYERS.items())}",
+        json_schema_extra={"enum": list(LAYERS)},
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='读取要素时得到的 ETag（如 W/"3"），即要素的版本号；与请求体 version 二选一',
+    ),
+]
+_ETAG = re.compile(r'^(?:W/)?"(?:(\d+)-)?(\d+)"$|^(\d+)$')
 
-    type = "version_conflict"
-    status = 409
+
+class BadVersion(GridmapError):
+    """An ``If-Match`` header that is no version of ours, or one the body contradicts."""
+
+    type = "bad_version"
+    status = 422
+
+
+def etag(version: int) -> str:
+    """Return the (weak) entity tag of a feature's version, as ``ETag`` and ``If-Match`` use."""
+    return f'W/"{version}"'
+
+
+def _expected_version(fid: int, body: int | None, if_match: str | None) -> tuple[int | None, Loc]:
+    """Return the version the client started from and where it said so (body or header)."""
+    header: int | None = None
+    where: Loc = ("header", "If-Match")
+    if if_match is not None and if_match.strip():
+        found = _ETAG.match(if_match.strip())
+        if found is None:
+            msg = f'请求头 If-Match 应为读取要素时得到的 ETag（如 W/"3"），实际为“{if_match}”'
+            raise BadVersion(msg, loc=where)
+        owner, tagged, bare = found.groups()
+        if owner is not None and int(owner) != fid:
+            msg = f"请求头 If-Match 的 ETag 属于 id 为 {owner} 的要素，不是 {fid}"
+            raise BadVersion(msg, loc=where)
+        header = int(tagged if tagged is not None else bare)
+    if header is not None and body is not None and header != body:
+        msg = f"请求体中的版本 {body} 与请求头 If-Match 中的版本 {header} 不一致"
+        raise BadVersion(msg, loc=where)
+    if header is not None:
+        return header, where
+    return body, ("body", "version")
 
 
 def _layer(layer: str) -> str:
@@ -98,7 +144,7 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 def features(
-    layer: str,
+    layer: LayerPath,
     session: SessionDep,
     bbox: BBoxDep,
     page: PageDep,
@@ -130,11 +176,24 @@ def features(
     return _geojson_response(out)
 
 
-@router.get("/{layer}/{fid}", summary="单个要素")
-def feature(layer: str, fid: int, session: SessionDep, crs: CrsQuery = "wgs84") -> dict[str, Any]:
-    """Return one feature by its id."""
-    frame = _one(session, _layer(layer), fid)
-    feature: dict[str, Any] = _geojson(frame, _output_crs(crs))["features"][0]
+@router.get("/{layer}/{fid}", summary="单个要素（带 ETag：修改时作为 If-Match 或 version）")
+def feature(
+    layer: LayerPath, fid: int, session: SessionDep, response: Response, crs: CrsQuery = "wgs84"
+) -> dict[str, Any]:
+    """Return one feature by its id, its version in ``properties.version`` and ``ETag``."""
+    spec = _output_crs(crs)
+    # The version first: should an edit land in between, the tag is older than the body
+    # and a write based on it is refused, rather than the other way round.
+    version = editing.feature_version(session, _layer(layer), fid)
+    out = _with_version(_geojson(_one(session, layer, fid), spec)["features"][0], version)
+    response.headers["ETag"] = etag(int(out["properties"]["version"]))
+    return out
+
+
+def _with_version(feature: dict[str, Any], version: int | None) -> dict[str, Any]:
+    props = feature["properties"]
+    if props.get("version") is None and version is not None:
+        props["version"] = version
     return feature
 
 
@@ -148,7 +207,7 @@ def _one(session: Session, layer: str, fid: int) -> gpd.GeoDataFrame:
 
 @router.post("/{layer}", status_code=201, summary="新增或更新要素（整批校验，全部成功才写入）")
 def create(
-    layer: str,
+    layer: LayerPath,
     body: FeatureCollectionIn | FeatureIn,
     session: SessionDep,
     settings: SettingsDep,
@@ -233,65 +292,93 @@ def _result(report: ImportReport, ids: list[int]) -> ImportResult:
     )
 
 
-@router.patch("/{layer}/{fid}", summary="修改要素（楼栋带版本号，防止互相覆盖）")
+@router.patch(
+    "/{layer}/{fid}",
+    summary="修改要素（必须带版本号：只写所给字段，版本不符则 409）",
+    responses={
+        409: {"description": "版本已过期：他人已修改，请重新读取"},
+        428: {"description": "缺少版本号（请求体 version 或请求头 If-Match）"},
+    },
+)
 def update(
-    layer: str, fid: int, body: FeaturePatch, session: SessionDep, settings: SettingsDep
+    layer: LayerPath,
+    fid: int,
+    body: FeaturePatch,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """Change some properties (and maybe the geometry) of one feature, validated as on import.
 
-    For buildings, give the ``version`` you loaded: if someone saved in between, the answer
-    is 409 with the current version, and nothing is written.
+    Give the version you loaded, as ``version`` in the body or as the ``ETag`` you got in an
+    ``If-Match`` header: without one the answer is 428; if someone saved in between it is
+    409 with the current version. Either way nothing is written. Only the fields sent are
+    written, with the version bumped, in one statement that checks the version.
     """
     _layer(layer)
+    version, version_loc = _expected_version(fid, body.version, if_match)
     with session.begin():
-        current = _one(session, layer, fid)
-        row = current.iloc[0]
-        if "version" in current and body.version is not None and body.version != row["version"]:
-            msg = (
-                f"该要素已被他人修改（您的版本 {body.version}，当前版本 {row['version']}），"
-                "请刷新后再改"
-            )
-            raise VersionConflict(msg, loc=("body", "version"))
-        unknown = set(body.properties) - {f.name for f in LAYERS[layer].fields}
-        if unknown:
-            msg = f"图层 {LAYERS[layer].zh} 没有这些字段：{'、'.join(sorted(unknown))}"
-            raise NotFound(msg, loc=("body", "properties", sorted(unknown)[0]))
-        values = {f.name: row[f.name] for f in LAYERS[layer].fields if f.name in current}
-        values |= body.properties
-        values["code"] = row["code"]
-        geometry = shape(body.geometry) if body.geometry else row["geom"]
-        frame = gpd.GeoDataFrame([values], geometry=[geometry], crs="EPSG:4326")
-        options = Options(
-            community=row.get("community"),
+        new_version = editing.patch_feature(
+            session,
+            layer,
+            fid,
+            version=version,
+            properties=body.properties,
+            geometry=body.geometry,
+            version_loc=version_loc,
+            where=("body",),
             boundary_tolerance_m=settings.boundary_tolerance_m,
             gate_tolerance_m=settings.gate_tolerance_m,
         )
-        _body_errors(lambda: import_frame(session, layer, frame, options=options))
         updated = _one(session, layer, fid)
-    out: dict[str, Any] = _geojson(updated, crsmod.WGS84)["features"][0]
+    out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
+    out["properties"]["version"] = new_version
+    response.headers["ETag"] = etag(new_version)
     return out
 
 
-@router.delete("/{layer}/{fid}", status_code=204, summary="删除要素")
-def delete(layer: str, fid: int, session: SessionDep, settings: SettingsDep) -> Response:
-    """Delete one feature (its children keep existing, unassigned)."""
-    table = LAYERS[_layer(layer)].table
+@router.delete(
+    "/{layer}/{fid}",
+    status_code=204,
+    summary="删除要素（有从属要素时需 ?cascade=true）",
+    responses={409: {"description": "还有要素依赖于它（附各图层数量），或 If-Match 版本已过期"}},
+)
+def delete(
+    layer: LayerPath,
+    fid: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    cascade: Annotated[
+        bool,
+        Query(description="确认一并删除（社区）或解除关联（网格、小区等）依赖它的要素"),
+    ] = False,
+    if_match: IfMatch = None,
+) -> Response:
+    """Delete one feature; refuse with 409 and counts when others depend on it.
+
+    With ``?cascade=true`` a community's features go with it, and a grid's or compound's
+    are left unassigned (or assigned to another one they lie in). ``If-Match`` is optional
+    here; a stale one is refused with 409.
+    """
+    _layer(layer)
+    version, version_loc = _expected_version(fid, None, if_match)
     with session.begin():
-        scope = "id" if layer == "communities" else "community_id"
-        cid = session.execute(
-            text(f"DELETE FROM {table} WHERE id = :fid RETURNING {scope}"), {"fid": fid}
-        ).scalar()
-        if cid is None:
-            msg = f"图层 {LAYERS[layer].zh} 中没有 id 为 {fid} 的要素"
-            raise NotFound(msg, loc=("path", "fid"))
-        if layer in {"gates", "compounds", "barriers"}:
-            rebuild_networks(session, [int(cid)], gate_tolerance_m=settings.gate_tolerance_m)
+        editing.delete_feature(
+            session,
+            layer,
+            fid,
+            version=version,
+            version_loc=version_loc,
+            cascade=cascade,
+            gate_tolerance_m=settings.gate_tolerance_m,
+        )
     return Response(status_code=204)
 
 
 @router.post("/{layer}/import", summary="上传文件导入（GeoJSON、GeoPackage、Shapefile.zip、CSV）")
 def upload(
-    layer: str,
+    layer: LayerPath,
     session: SessionDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="图层文件")],
@@ -301,9 +388,9 @@ def upload(
     """Import an uploaded file into a layer: one transaction, all rows or none."""
     _layer(layer)
     limit = int(settings.max_upload_mb * 1024 * 1024)
-    name = Path(file.filename or "upload").name
+    name = FilePath(file.filename or "upload").name
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
+        path = FilePath(tmp) / name
         size = 0
         with path.open("wb") as out:
             while chunk := file.file.read(1 << 20):

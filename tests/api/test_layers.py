@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from layers import crs as crsmod
 from layers import db
@@ -158,29 +158,187 @@ def test_feature_outside_community_rejected(client: TestClient, engine_: Engine)
     assert snapshot(engine_) == before
 
 
-def test_patch_with_versions(client: TestClient) -> None:
-    fid = next(
-        f["id"]
-        for f in client.get("/api/layers/buildings").json()["features"]
-        if f["properties"]["code"] == "B2"
+def _fid(client: TestClient, layer: str, code: str) -> int:
+    features = client.get(f"/api/layers/{layer}").json()["features"]
+    return int(next(f["id"] for f in features if f["properties"]["code"] == code))
+
+
+def _row(engine: Engine, table: str, fid: int) -> dict[str, object]:
+    """Every column of one row, the geometry as its exact EWKB."""
+    sql = text(
+        f"SELECT to_jsonb(t) - 'geom' AS j, encode(ST_AsEWKB(t.geom), 'hex') AS g "
+        f"FROM {table} t WHERE id = :id"
     )
+    with engine.connect() as conn:
+        row = conn.execute(sql, {"id": fid}).one()
+    return {**row.j, "geom": row.g}
+
+
+def test_patch_with_versions(client: TestClient) -> None:
+    fid = _fid(client, "buildings", "B2")
     r = client.patch(
         f"/api/layers/buildings/{fid}",
         json={"properties": {"households": 44, "lead_name": "赵敏"}, "version": 1},
     )
     assert r.status_code == 200, r.text
     assert (r.json()["properties"]["households"], r.json()["properties"]["version"]) == (44, 2)
+    assert r.headers["ETag"] == 'W/"2"'
     # A colleague still on version 1 is refused, not silently overwriting.
     stale = client.patch(
         f"/api/layers/buildings/{fid}", json={"properties": {"households": 41}, "version": 1}
     )
     assert stale.status_code == 409
     assert "当前版本 2" in stale.json()["detail"][0]["msg"]
+    assert stale.json()["detail"][0]["ctx"] == {"current_version": 2}
     assert client.get(f"/api/layers/buildings/{fid}").json()["properties"]["households"] == 44
-    bad = client.patch(f"/api/layers/buildings/{fid}", json={"properties": {"occupancy": 3}})
+    bad = client.patch(
+        f"/api/layers/buildings/{fid}", json={"properties": {"occupancy": 3}, "version": 2}
+    )
     assert bad.status_code == 422
-    unknown = client.patch(f"/api/layers/buildings/{fid}", json={"properties": {"colour": 1}})
+    assert bad.json()["detail"][0]["loc"] == ["body", "properties", "occupancy"]
+    unknown = client.patch(
+        f"/api/layers/buildings/{fid}", json={"properties": {"colour": 1}, "version": 2}
+    )
     assert unknown.status_code == 404 and "colour" in unknown.json()["detail"][0]["msg"]
+
+
+def test_patch_without_version_refused(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "buildings", "B1")
+    before = snapshot(engine_)
+    r = client.patch(f"/api/layers/buildings/{fid}", json={"properties": {"households": 1}})
+    assert r.status_code == 428
+    detail = r.json()["detail"][0]
+    assert detail["type"] == "version_required" and "版本号" in detail["msg"]
+    assert detail["loc"] == ["body", "version"]
+    assert snapshot(engine_) == before
+
+
+def test_stale_version_refused_and_nothing_written(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "service_points", "SP1")
+    ok = client.patch(
+        f"/api/layers/service_points/{fid}", json={"properties": {"is_open": False}, "version": 1}
+    )
+    assert ok.status_code == 200, ok.text
+    before = snapshot(engine_)
+    r = client.patch(
+        f"/api/layers/service_points/{fid}", json={"properties": {"name": "旧"}, "version": 1}
+    )
+    assert r.status_code == 409
+    assert "当前版本 2" in r.json()["detail"][0]["msg"]
+    assert snapshot(engine_) == before
+
+
+def test_etag_and_if_match(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "compounds", "C1")
+    got = client.get(f"/api/layers/compounds/{fid}")
+    assert got.headers["ETag"] == 'W/"1"' and got.json()["properties"]["version"] == 1
+    url = f"/api/layers/compounds/{fid}"
+    r = client.patch(
+        url, json={"properties": {"property_company": "新物业"}}, headers={"If-Match": 'W/"1"'}
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["ETag"] == 'W/"2"' and r.json()["properties"]["version"] == 2
+    assert client.get(url).headers["ETag"] == 'W/"2"'
+    # The ETag as sent back by a client, a strong tag, a bare number and "<id>-<version>".
+    for tag in ('W/"2"', '"3"', "4", f'"{fid}-5"'):
+        r = client.patch(url, json={"properties": {"households": 90}}, headers={"If-Match": tag})
+        assert r.status_code == 200, (tag, r.text)
+    before = snapshot(engine_)
+    stale = client.patch(url, json={"properties": {"households": 1}}, headers={"If-Match": '"2"'})
+    assert stale.status_code == 409 and stale.json()["detail"][0]["loc"] == ["header", "If-Match"]
+    odd = client.patch(url, json={"properties": {"households": 1}}, headers={"If-Match": "abc"})
+    assert odd.status_code == 422 and "If-Match" in odd.json()["detail"][0]["msg"]
+    both = client.patch(
+        url, json={"properties": {"households": 1}, "version": 5}, headers={"If-Match": '"6"'}
+    )
+    assert both.status_code == 422 and "不一致" in both.json()["detail"][0]["msg"]
+    assert snapshot(engine_) == before
+
+
+def test_patch_writes_only_the_sent_field(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "buildings", "B1")
+    others = {t: v for t, v in snapshot(engine_).items() if t != "buildings"}
+    before = _row(engine_, "buildings", fid)
+    rest = {r: _row(engine_, "buildings", _fid(client, "buildings", r)) for r in ("B2", "B3")}
+    r = client.patch(
+        f"/api/layers/buildings/{fid}",
+        json={"properties": {"lead_phone": "13800000000"}, "version": 1},
+    )
+    assert r.status_code == 200, r.text
+    after = _row(engine_, "buildings", fid)
+    assert after.pop("lead_phone") == "13800000000"
+    assert (before.pop("version"), after.pop("version")) == (1, 2)
+    assert before.pop("updated_at") != after.pop("updated_at")
+    before.pop("lead_phone")
+    assert after == before  # every other column, the geometry byte for byte
+    assert {r: _row(engine_, "buildings", _fid(client, "buildings", r)) for r in rest} == rest
+    assert {t: v for t, v in snapshot(engine_).items() if t != "buildings"} == others
+
+
+def test_patch_geometry_validated_and_assigned(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "buildings", "B3")
+    url = f"/api/layers/buildings/{fid}"
+    before = snapshot(engine_)
+    outside = _feature("B3", 1500, 200)["geometry"]
+    r = client.patch(url, json={"geometry": outside, "version": 1})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "geometry"]
+    assert "不在社区" in r.json()["detail"][0]["msg"]
+    broken = client.patch(url, json={"geometry": {"type": "Polygon"}, "version": 1})
+    assert broken.status_code == 422 and broken.json()["detail"][0]["loc"] == ["body", "geometry"]
+    assert snapshot(engine_) == before
+    # Moved into compound C1: the derived compound and grid follow, as on import.
+    inside = _feature("B3", 200, 300)["geometry"]
+    r = client.patch(url, json={"geometry": inside, "version": 1})
+    assert r.status_code == 200, r.text
+    props = r.json()["properties"]
+    assert (props["compound_name"], props["grid_name"], props["version"]) == (
+        "翠湖花园",
+        "第一网格",
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "field", "fragment"),
+    [
+        ({"households": -3}, "households", "不能小于"),
+        ({"floors": "高"}, "floors", "应为数字"),
+        ({"occupancy": "150%"}, "occupancy", "不能大于"),
+        ({"party_members": 500}, "party_members", "党员数不能多于常住人口"),
+        ({"residents": 1}, "residents", "不能多于常住人口"),
+        ({"mobile_party_members": 9}, "mobile_party_members", "流动党员数"),
+        ({"lead_phone": "1" * 40}, "lead_phone", "数据库拒绝"),
+    ],
+)
+def test_invalid_patch_refused_in_chinese(
+    client: TestClient, engine_: Engine, props: dict[str, object], field: str, fragment: str
+) -> None:
+    fid = _fid(client, "buildings", "B1")
+    before = snapshot(engine_)
+    r = client.patch(f"/api/layers/buildings/{fid}", json={"properties": props, "version": 1})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == ["body", "properties", field]
+    assert fragment in detail["msg"], detail["msg"]
+    assert snapshot(engine_) == before
+
+
+def test_patch_other_layers(client: TestClient) -> None:
+    for layer, code, props in (
+        ("communities", "T1", {"staff": 6}),
+        ("grids", "G2", {"officer_phone": "13900000000"}),
+        ("gates", "C1-M2", {"is_open": True}),
+        ("candidate_venues", "CV1", {"housing_filed": "是"}),
+        ("barriers", "W1", {"kind": "围栏"}),
+    ):
+        fid = _fid(client, layer, code)
+        url = f"/api/layers/{layer}/{fid}"
+        assert client.patch(url, json={"properties": props}).status_code == 428
+        r = client.patch(url, json={"properties": props, "version": 1})
+        assert r.status_code == 200, (layer, r.text)
+        assert r.json()["properties"]["version"] == 2 and r.headers["ETag"] == 'W/"2"'
+        assert client.patch(url, json={"properties": props, "version": 1}).status_code == 409
 
 
 def test_delete(client: TestClient) -> None:
@@ -188,6 +346,88 @@ def test_delete(client: TestClient) -> None:
     assert client.delete(f"/api/layers/service_points/{fid}").status_code == 204
     assert client.get(f"/api/layers/service_points/{fid}").status_code == 404
     assert client.delete(f"/api/layers/service_points/{fid}").status_code == 404
+
+
+def test_delete_with_if_match(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "candidate_venues", "CV1")
+    url = f"/api/layers/candidate_venues/{fid}"
+    assert client.patch(url, json={"properties": {"name": "新"}, "version": 1}).status_code == 200
+    before = snapshot(engine_)
+    stale = client.delete(url, headers={"If-Match": 'W/"1"'})
+    assert stale.status_code == 409 and "当前版本 2" in stale.json()["detail"][0]["msg"]
+    assert snapshot(engine_) == before
+    assert client.delete(url, headers={"If-Match": 'W/"2"'}).status_code == 204
+
+
+def test_delete_community_with_dependents(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "communities", "T1")
+    before = snapshot(engine_)
+    r = client.delete(f"/api/layers/communities/{fid}")
+    assert r.status_code == 409
+    detail = r.json()["detail"][0]
+    assert detail["type"] == "has_dependents"
+    for part in (
+        "3 栋楼栋",
+        "1 个小区/院落",
+        "2 个网格",
+        "2 个出入口",
+        "1 段围墙/围栏",
+        "cascade=true",
+    ):
+        assert part in detail["msg"], (part, detail["msg"])
+    assert detail["ctx"]["dependents"]["buildings"] == 3
+    assert snapshot(engine_) == before
+    assert client.delete(f"/api/layers/communities/{fid}?cascade=true").status_code == 204
+    assert client.get(f"/api/layers/communities/{fid}").status_code == 404
+    after = snapshot(engine_)
+    assert all(count == 0 for count, _ in after.values()), after
+
+
+def test_delete_compound_refused_then_detached(client: TestClient, engine_: Engine) -> None:
+    fid = _fid(client, "compounds", "C1")
+    before = snapshot(engine_)
+    r = client.delete(f"/api/layers/compounds/{fid}")
+    assert r.status_code == 409
+    msg = r.json()["detail"][0]["msg"]
+    assert "2 栋楼栋" in msg and "2 个出入口" in msg and "不再属于" in msg
+    assert snapshot(engine_) == before
+    assert client.delete(f"/api/layers/compounds/{fid}?cascade=true").status_code == 204
+    b1 = client.get(f"/api/layers/buildings/{_fid(client, 'buildings', 'B1')}").json()
+    assert b1["properties"]["compound_name"] is None
+    assert snapshot(engine_)["gates"][0] == 2  # kept, without a compound
+
+
+def test_delete_leaf_gate_rebuilds_network(net_client: TestClient) -> None:
+    fid = _fid(net_client, "gates", "C1-M1")
+    assert net_client.delete(f"/api/layers/gates/{fid}").status_code == 204
+    assert net_client.get(f"/api/layers/gates/{fid}").status_code == 404
+
+
+def test_unknown_layer_everywhere(client: TestClient) -> None:
+    for method, url in (
+        ("GET", "/api/layers/pubs"),
+        ("GET", "/api/layers/pubs/1"),
+        ("PATCH", "/api/layers/pubs/1"),
+        ("DELETE", "/api/layers/pubs/1"),
+        ("POST", "/api/layers/pubs"),
+    ):
+        body = {"properties": {}, "version": 1} if method == "PATCH" else None
+        if method == "POST":
+            body = {"type": "Feature", "geometry": None, "properties": {}}
+        r = client.request(method, url, json=body)
+        assert r.status_code == 404, (method, url, r.text)
+        assert "未知图层" in r.json()["detail"][0]["msg"]
+
+
+def test_layer_parameter_is_an_enum_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, methods in paths.items():
+        if not path.startswith("/api/layers/{layer}"):
+            continue
+        for op in methods.values():
+            param = next(p for p in op["parameters"] if p["name"] == "layer")
+            assert param["schema"]["enum"][:2] == ["streets", "communities"], path
+            assert "buildings" in param["schema"]["enum"]
 
 
 def test_upload(client: TestClient, tmp_path: Path, engine_: Engine) -> None:
