@@ -1047,7 +1047,9 @@ def reached_segments(
         # A source's own edge is done below, where its intervals may overlap.
         own_edge = sources.edge[run.sources]
         at_c = np.minimum(np.searchsorted(cand, own_edge), max(len(cand) - 1, 0))
-        rows = np.flatnonzero((len(cand) > 0) & (cand[at_c] == own_edge))
+        # No edge reached at all (a limit shorter than every access leg): no row to clear.
+        hit = cand[at_c] == own_edge if len(cand) else np.zeros(len(own_edge), dtype=np.bool_)
+        rows = np.flatnonzero(hit)
         free = np.ones(ru.shape, dtype=np.bool_)
         free[rows, at_c[rows]] = False
         whole = free & (ru >= 0) & (rv >= 0) & (ru + rv >= ell)

@@ -353,6 +353,16 @@ def test_reached_segments_follow_bends() -> None:
     )
 
 
+def test_reached_segments_within_a_limit_shorter_than_any_edge() -> None:
+    # 1 m access leg, 5 m limit: only 4 m either side of the snap point, no node reached.
+    line = shapely.linestrings([[[0, 0], [100, 0]]])
+    g = wn.build_graph([1], [2], [100.0], line)
+    src = wn.snap_points(g, [[50, -1]])
+    reach = wn.reached_segments(g, src, limit_m=5.0)
+    assert len(reach) == 1
+    np.testing.assert_allclose((reach.start_m[0], reach.end_m[0]), (46.0, 54.0))
+
+
 def test_reached_segments_of_a_source_beyond_the_limit_are_empty() -> None:
     g = hand_graph()
     src = wn.snap_points(g, [xy((-100, -500))])  # 490 m from the street
