@@ -529,7 +529,11 @@ def serve(
     """启动 Web 服务（地图与 API）。"""
     import uvicorn
 
+    from gis_api import errors
+
     settings = get_settings()
+    errors.log_to_file(settings.log_path)  # tracebacks of internal errors, by error id
+    console.print(f"内部错误的详细信息写入 {settings.log_path}")
     uvicorn.run(
         "gis_api.app:create_app",
         factory=True,
