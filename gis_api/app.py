@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gis_api import errors, services
+from gis_api.deps import TextParams
 from gis_api.limits import BodySizeLimit
 from gis_api.routes import analysis, lead_zones, ogc, pages, stats, tiles
 from gis_api.routes import layers as layer_routes
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        # Every operation, ours and the OGC API's: no NUL in a query or path parameter.
+        dependencies=[TextParams],
     )
     app.state.settings = settings
     errors.install(app)
@@ -67,8 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class BrowsersToTheMap:
-    """ASGI middleware: "/" is the OGC API landing page (QGIS, owslib ask for JSON); people
-    asking for HTML get the map.
+    """ASGI middleware: people asking "/" for HTML get the map.
+
+    "/" is the OGC API landing page, which QGIS and owslib ask for as JSON.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
     runs the app in a task group, which wraps an error raised while the body is read (the

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from gis_api.settings import Settings
@@ -30,6 +31,38 @@ def get_session(request: Request) -> Iterator[Session]:
     """Yield a session for one request; routes that write open ``session.begin()``."""
     with request.app.state.sessionmaker() as session:
         yield session
+
+
+def text_params(request: Request) -> None:
+    """Refuse a query or path parameter holding a NUL character (``%00``).
+
+    PostgreSQL text cannot hold NUL, so such a value would fail in the database (a 500);
+    no community, grid or building code has one. The app adds it to every operation.
+    """
+    given = [("query", name, value) for name, value in request.query_params.multi_items()]
+    given += [("path", name, str(value)) for name, value in request.path_params.items()]
+    for where, name, value in given:
+        if "\x00" in name or "\x00" in value:
+            shown = name.replace("\x00", "\\x00")
+            msg = f"{_WHERE[where]} {shown} 含有空字符（%00），无法使用：请去掉后重试"
+            raise BadQuery(msg, loc=(where, shown))
+
+
+_WHERE = {"query": "查询参数", "path": "路径参数"}
+
+#: The app's dependency on every operation (``FastAPI(dependencies=[TextParams])``).
+TextParams = Depends(text_params)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        msg = "不能含有空字符（%00、\\u0000）"
+        raise ValueError(msg)
+    return value
+
+
+#: A text field of a JSON body that reaches the database: no NUL character.
+PlainStr = Annotated[str, AfterValidator(_no_nul)]
 
 
 def bbox_param(

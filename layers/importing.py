@@ -406,6 +406,8 @@ def _convert_values(
     for i, code in enumerate(codes):
         if code is None:
             problems.append(_row(i + 1, columns["code"], "缺少编号", "missing_code"))
+        elif NUL in code:
+            problems.append(_row(i + 1, columns["code"], _NUL_MSG, "bad_value"))
         elif code in seen:
             msg = f"编号“{code}”与第 {seen[code]} 行重复"
             problems.append(_row(i + 1, columns["code"], msg, "duplicate_code"))
@@ -429,6 +431,11 @@ def _convert_values(
     return out
 
 
+#: PostgreSQL text cannot hold the NUL character; a value with one is refused by row.
+NUL = "\x00"
+_NUL_MSG = "含有空字符（\\u0000），数据库无法保存：请删除后重试"
+
+
 def _text(raw: object) -> str | None:
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return None
@@ -449,6 +456,8 @@ def _convert(raw: object, f: Field) -> object:
             raise ValueError(msg)
         return None
     if f.type == "str":
+        if NUL in value:
+            raise ValueError(_NUL_MSG)
         return _choice(value, f) if f.choices else value
     if f.type == "bool":
         return _boolean(value, f)

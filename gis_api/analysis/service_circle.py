@@ -212,6 +212,7 @@ def limit_from(
     for name, value in (("metres", metres), ("minutes", minutes), ("speed", speed_m_per_min)):
         if value is not None:
             _positive(name if name != "speed" else "speed_m_per_min", value)
+            _within(name, float(value))
     if metres is not None:
         return float(metres)
     if minutes is None:
@@ -221,6 +222,21 @@ def limit_from(
     if float(minutes).is_integer() and int(minutes) in LIFE_CIRCLE_M:
         return LIFE_CIRCLE_M[int(minutes)]
     return float(minutes) * WALK_SPEED_M_PER_MIN
+
+
+#: What a walk can be: a slow elderly pace to a brisk one, and no farther than a district.
+_RANGES = {
+    "metres": (1.0, 20_000.0, "米"),
+    "minutes": (1.0, 240.0, "分钟"),
+    "speed": (10.0, 200.0, "米/分钟"),
+}
+
+
+def _within(name: str, value: float) -> None:
+    lo, hi, unit = _RANGES[name]
+    if not lo <= value <= hi:
+        msg = f"参数 {name} 应在 {lo:g}～{hi:g} {unit}之间，实际为 {value:g}"
+        raise OptionError(msg, loc=(name,))
 
 
 def _positive(name: str, value: Any) -> float:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from gis_api import analyses
-from gis_api.deps import SessionDep
+from gis_api.deps import PlainStr, SessionDep
 
 router = APIRouter(prefix="/api/analysis", tags=["分析 analysis"])
 
@@ -33,7 +33,7 @@ def _circle(
         "speed_m_per_min": cov.speed_m_per_min,
         "approximate": cov.approximate,
         "summary": analyses.summaries(p, cov, scenario),
-        "uncovered": analyses.uncovered_list(p, cov),
+        "uncovered": analyses.uncovered_list(p, cov, scenario),
         "buildings": json.loads(buildings.to_json(na="null", drop_id=True)),
         "areas": analyses.areas_geojson(cov),
         "closed_gates": sorted(p.closed_gates),
@@ -66,14 +66,14 @@ class NewPointIn(BaseModel):
 class ScenarioIn(BaseModel):
     """A what-if: close or open gates, add or remove service points. Nothing is stored."""
 
-    community: str
+    community: PlainStr
     metres: float | None = Field(default=None, gt=0)
     minutes: float | None = Field(default=None, gt=0)
     speed: float | None = Field(default=None, gt=0)
-    close_gates: list[str] = Field(default_factory=list)
-    open_gates: list[str] = Field(default_factory=list)
+    close_gates: list[PlainStr] = Field(default_factory=list)
+    open_gates: list[PlainStr] = Field(default_factory=list)
     add_points: list[NewPointIn] = Field(default_factory=list, max_length=50)
-    remove_points: list[str] = Field(default_factory=list)
+    remove_points: list[PlainStr] = Field(default_factory=list)
 
 
 @router.post(
@@ -128,7 +128,9 @@ K = Annotated[int, Query(ge=1, le=100, description="新增红房子个数")]
 Demand = Annotated[str, Query(pattern="^(residents|households)$", description="覆盖目标")]
 WeightScore = Annotated[float, Query(ge=0, description="评分与覆盖的权衡，0 为只看覆盖")]
 Incomplete = Annotated[bool, Query(description="是否允许法律手续不全的候选场地")]
-PerCompound = Annotated[int, Query(ge=1, description="每个小区最多新增几处")]
+#: More per compound than ``k`` at most (100) constrains nothing, and a bound keeps the value a
+#: machine integer for the solver.
+PerCompound = Annotated[int, Query(ge=1, le=100, description="每个小区最多新增几处（1～100）")]
 
 
 @router.get("/venues", summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释")

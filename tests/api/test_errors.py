@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
@@ -125,3 +126,19 @@ def test_an_over_large_json_body_is_refused_before_it_is_read(
     assert _detail(r)["type"] == "request_too_large"
     assert snapshot(engine) == before
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"speed": 5e-324, "minutes": 10}, "10～200 米/分钟"),
+        ({"metres": 1e9}, "1～20000 米"),
+        ({"minutes": 100000}, "1～240 分钟"),
+    ],
+)
+def test_walks_no_one_walks_are_refused(
+    client: TestClient, params: dict[str, float], says: str
+) -> None:
+    r = client.get("/api/analysis/service-circle", params={"community": "T1", **params})
+    assert r.status_code == 422, r.text
+    assert says in _detail(r)["msg"]
