@@ -459,8 +459,14 @@ def summary_at(session: Session, lon: float, lat: float) -> dict[str, Any]:
 def search(
     session: Session, q: str, *, community: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """Find compounds and buildings whose name or code contains ``q``, compounds first."""
-    params: dict[str, Any] = {"q": f"%{q}%", "limit": limit}
+    """Find compounds and buildings whose name or code contains ``q``, compounds first.
+
+    ``q`` is plain text: its ``%``, ``_`` and backslashes match themselves, not any text
+    (they are escaped for ``ILIKE ... ESCAPE '!'``); blanks around it are ignored. The caller
+    refuses an empty or overlong ``q`` (the API does, in zh-CN).
+    """
+    needle = q.strip().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    params: dict[str, Any] = {"q": f"%{needle}%", "limit": limit}
     scope = ""
     if community is not None:
         params["cid"] = community_id(session, community)
@@ -470,7 +476,8 @@ def search(
                    ST_X(ST_PointOnSurface(t.geom)) AS lon, ST_Y(ST_PointOnSurface(t.geom)) AS lat,
                    ST_XMin(t.geom) AS x0, ST_YMin(t.geom) AS y0,
                    ST_XMax(t.geom) AS x1, ST_YMax(t.geom) AS y1
-            FROM {layer} t WHERE (t.name ILIKE :q OR t.code ILIKE :q){scope}"""
+            FROM {layer} t
+            WHERE (t.name ILIKE :q ESCAPE '!' OR t.code ILIKE :q ESCAPE '!'){scope}"""
         for rank, layer in enumerate(("compounds", "buildings"))
     ]
     union = " UNION ALL ".join(parts)

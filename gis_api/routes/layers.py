@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path as FilePath
+from pathlib import PureWindowsPath
 from typing import Annotated, Any
 
 import orjson
@@ -388,7 +389,8 @@ def upload(
     """Import an uploaded file into a layer: one transaction, all rows or none."""
     _layer(layer)
     limit = int(settings.max_upload_mb * 1024 * 1024)
-    name = FilePath(file.filename or "upload").name
+    # The name the user's machine gave, without its folders ("C:\\Users\\…\\楼栋.csv" too).
+    name = PureWindowsPath(file.filename or "upload").name or "upload"
     with tempfile.TemporaryDirectory() as tmp:
         path = FilePath(tmp) / name
         size = 0

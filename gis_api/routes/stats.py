@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import text
 
-from gis_api.deps import SessionDep
+from gis_api.deps import BadQuery, SessionDep
 from layers.queries import search, summary, summary_at
 from layers.schema import LAYERS
 
@@ -52,12 +52,36 @@ def stats_at(
     return summary_at(session, lon, lat)
 
 
+#: The longest search text, in characters: names and codes are far shorter.
+SEARCH_MAX_CHARS = 100
+
+
 @router.get("/search", summary="按名称或编号搜索小区、楼栋")
 def find(
     session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=50, description="名称或编号的一部分")],
+    q: Annotated[
+        str | None,
+        Query(description=f"名称或编号的一部分（1～{SEARCH_MAX_CHARS} 个字，按原样匹配）"),
+    ] = None,
     community: Annotated[str | None, Query(description="社区编号")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[dict[str, Any]]:
-    """Compounds first, then buildings, shortest names first."""
-    return search(session, q, community=community, limit=limit)
+    """Compounds first, then buildings, shortest names first.
+
+    ``q`` matches as typed (``%`` and ``_`` are no wildcards); an empty, blank or overlong
+    ``q``, or one with control characters, is refused with a zh-CN 422.
+    """
+    words = (q or "").strip()
+    if not words:
+        msg = "请输入要搜索的名称或编号（搜索词不能为空）"
+        raise BadQuery(msg, loc=("query", "q"))
+    if len(words) > SEARCH_MAX_CHARS:
+        msg = (
+            f"搜索词过长：最多 {SEARCH_MAX_CHARS} 个字，实际 {len(words)} 个；"
+            "请输入名称或编号的一部分"
+        )
+        raise BadQuery(msg, loc=("query", "q"))
+    if any(ord(c) < 32 or ord(c) == 127 for c in words):
+        msg = "搜索词不能包含控制字符（如换行、制表符）"
+        raise BadQuery(msg, loc=("query", "q"))
+    return search(session, words, community=community, limit=limit)
