@@ -228,11 +228,13 @@ class SidePanel(_Assets, MacroElement):
         *,
         labels: Mapping[str, str],
         service_kinds: Mapping[str, Mapping[str, str]],
+        notices: Sequence[Mapping[str, str]] = (),
         position: str = "topright",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "SidePanel"
+        self.notices = [dict(n) for n in notices]
         self.labels = dict(labels)
         self.service_kinds = {k: dict(v) for k, v in service_kinds.items()}
         self.position = position
@@ -357,11 +359,15 @@ class CirclePanel(_Assets, MacroElement):
         service_kinds: Mapping[str, Mapping[str, str]],
         add_kinds: Sequence[tuple[str, str]],
         custom_range_m: tuple[int, int],
+        notices: Sequence[Mapping[str, str]] = (),
+        network_hint: str | None = None,
         position: str = "topright",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "CirclePanel"
+        self.notices = [dict(n) for n in notices]
+        self.network_hint = network_hint
         self.community_name = community_name
         self.labels = dict(labels)
         self.life_circles = [dict(c) for c in life_circles]
@@ -419,11 +425,15 @@ class VenuePanel(_Assets, MacroElement):
         weight_range: tuple[int, int, int],
         custom_range_m: tuple[int, int],
         exports: Sequence[tuple[str, str, str]],
+        notices: Sequence[Mapping[str, str]] = (),
+        network_hint: str | None = None,
         position: str = "topright",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "VenuePanel"
+        self.notices = [dict(n) for n in notices]
+        self.network_hint = network_hint
         self.community_name = community_name
         self.labels = dict(labels)
         self.life_circles = [dict(c) for c in life_circles]

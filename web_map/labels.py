@@ -135,7 +135,35 @@ UI: Final = {
     "load_failed": "加载失败：{what}",
     "stats": "统计数据",
     "search_failed": "搜索失败，请稍后再试",
+    "error_server": "服务器出错（HTTP {status}），请稍后再试；仍出错请联系系统管理员",
+    "error_request": "请求未被接受（HTTP {status}），请检查参数后重试",
+    "error_offline": "无法连接服务器，请检查网络后重试",
 }
+
+# --- what a community still lacks -------------------------------------------------------------
+
+#: What a page says when its community has no data in a layer the page needs, then the
+#: command that imports it. Real places come without compounds, service points, a walking
+#: network or candidate rooms; a page says so in its panel instead of failing.
+MISSING: Final = {
+    "buildings": "本社区还没有楼栋数据：地图上没有楼栋，各项分析也无从计算。下一步：导入楼栋",
+    "service_points": (
+        "本社区还没有服务点：覆盖率为 0，全部楼栋都在服务圈外。"
+        "下一步：导入服务点，或在“情景推演”中新增服务点试算"
+    ),
+    "candidate_venues": (
+        "本社区还没有候选场地，无法选址。"
+        "下一步：导入候选场地（可改作红房子的架空层、物业用房、社区用房等）"
+    ),
+}
+#: The same, said when the community has no buildings either (their consequences differ).
+MISSING_WITHOUT_BUILDINGS: Final = {
+    "service_points": "本社区也还没有服务点。下一步：导入楼栋之后，再导入服务点",
+}
+#: The approximate-mode banners' hint when the community has no walking network at all.
+MISSING_NETWORK: Final = "导入步行路网后按实际步行距离计算"
+#: The command that imports one layer into one community ("文件": the user's file).
+IMPORT_COMMAND: Final = "gridmap import {layer} 文件 --community {community}"
 
 #: Legend classes of building shading: below the first break, between two, from the last.
 CLASS_BELOW: Final = "{hi}{unit}以下"
@@ -244,6 +272,8 @@ CIRCLE_UI: Final = {
     "circle_gate_no_network": "无步行路网，按直线距离估算：出入口开关不影响结果",
     "circle_area_street_m": "可达街道 {km} 公里",
     "circle_failed": "服务圈计算",
+    "circle_error": "服务圈计算失败：{error}",
+    "circle_no_point": "没有开放的服务点",
 }
 
 #: Legend entries of coverage and of the scenario's symbols.
@@ -321,6 +351,7 @@ VENUE_UI: Final = {
     "venue_k_invalid": "新增个数须为 {lo}–{hi}",
     "venue_per_compound_invalid": "每个小区最多新增须为 1–{hi}",
     "venue_failed": "红房子选址",
+    "venue_error": "选址计算失败：{error}",
     # result
     "venue_coverage": "覆盖变化",
     "venue_before": "现状",

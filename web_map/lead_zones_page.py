@@ -11,7 +11,7 @@ both can change independently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -30,6 +30,8 @@ from web_map.pages import (
     _map_page,
     _top_bar,
     _validate_common,
+    network_hint,
+    notices,
 )
 
 #: Zone kinds, their fill colours: own leads blue, shared zones green, rotating leads orange.
@@ -49,7 +51,8 @@ class LeadZonesMapData:
 
     ``community_code`` ... ``links`` are as for :class:`web_map.pages.OfficerMapData`;
     ``min_households``, ``min_occupancy``, ``max_walk_m`` and ``cross_compounds`` are what the
-    settings form starts at (the analysis's defaults: 50 households, 50 %, 150 m, no).
+    settings form starts at (the analysis's defaults: 50 households, 50 %, 150 m, no);
+    ``missing`` the layers the community has no data in (:data:`web_map.pages.MISSABLE`).
     """
 
     community_code: str
@@ -66,6 +69,7 @@ class LeadZonesMapData:
     min_occupancy: float = 0.5
     max_walk_m: float = 150.0
     cross_compounds: bool = False
+    missing: tuple[str, ...] = ()
 
 
 class LeadZoneLayer(_Assets, Layer):
@@ -96,11 +100,15 @@ class LeadZonePanel(_Assets, MacroElement):
         labels: Mapping[str, str],
         kinds: Mapping[str, Mapping[str, str]],
         settings: Mapping[str, Any],
+        notices: Sequence[Mapping[str, str]] = (),
+        network_hint: str | None = None,
         position: str = "topright",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "LeadZonePanel"
+        self.notices = [dict(n) for n in notices]
+        self.network_hint = network_hint
         self.community_name = community_name
         self.labels = dict(labels)
         self.kinds = {k: dict(v) for k, v in kinds.items()}
@@ -181,6 +189,8 @@ def lead_zones_map(data: LeadZonesMapData) -> str:
             labels={**labels.UI, **labels.LEAD_ZONE_UI},
             kinds=_kinds(),
             settings=_settings(data),
+            notices=notices(md, ("buildings",)),
+            network_hint=network_hint(md),
             static_url=static,
         )
     )

@@ -99,6 +99,9 @@ class OfficerMapData:
         How buildings are shaded first: by ``households`` or by ``occupancy``.
     links
         Links in the header to the other pages.
+    missing
+        The layers (of :data:`MISSABLE`) the community has no data in: the page says what to
+        import next instead of asking an analysis that can only refuse.
     """
 
     community_code: str
@@ -112,6 +115,7 @@ class OfficerMapData:
     tianditu_token: str | None = None
     shading: ShadingName = "households"
     links: tuple[PageLink, ...] = ()
+    missing: tuple[str, ...] = ()
 
 
 #: GB 50180-2018 life circles as (walking minutes, walking metres): 5 -> 300, 10 -> 500,
@@ -139,6 +143,8 @@ class ServiceCircleMapData:
         The life circle shown first (one of ``life_circles``).
     speed_m_per_min
         The walking speed the analysis turns metres into minutes with (for the legend).
+    missing
+        As for :class:`OfficerMapData`.
     """
 
     community_code: str
@@ -154,6 +160,7 @@ class ServiceCircleMapData:
     life_circles: tuple[tuple[int, float], ...] = GB50180_LIFE_CIRCLES
     minutes: int = 15
     speed_m_per_min: float = 1000 / 15
+    missing: tuple[str, ...] = ()
 
 
 #: The number of new red houses the venue page offers, and its default (DOMAIN.md: Qiaohua
@@ -185,6 +192,8 @@ class VenuesMapData:
         What coverage counts first: ``residents`` or ``households``.
     weight_score, include_incomplete_legal, max_per_compound
         The other parameters of ``/api/analysis/venues`` the form starts at.
+    missing
+        As for :class:`OfficerMapData`.
     """
 
     community_code: str
@@ -205,10 +214,48 @@ class VenuesMapData:
     weight_score: float = 0.0
     include_incomplete_legal: bool = False
     max_per_compound: int = 1
+    missing: tuple[str, ...] = ()
 
 
 #: Any page's data: the header, basemaps and boundaries are built from these fields alike.
 MapData = OfficerMapData | ServiceCircleMapData | VenuesMapData
+
+#: Layers a community may have no data in, as ``missing`` names them (``network``: the
+#: walking network). Real places come without compounds, service points, network or rooms.
+MISSABLE: Final = ("buildings", "compounds", "service_points", "candidate_venues", "network")
+
+
+def notices(data: MapData, layers: Sequence[str]) -> list[dict[str, str]]:
+    """Return what the page says about the ``layers`` it needs that its community lacks.
+
+    Each is ``{"layer", "text", "command"}``: the sentence of :data:`labels.MISSING` (or of
+    :data:`labels.MISSING_WITHOUT_BUILDINGS` when there are no buildings either) and the
+    command that imports the layer into this community.
+    """
+    texts = dict(labels.MISSING)
+    if "buildings" in data.missing:
+        texts.update(labels.MISSING_WITHOUT_BUILDINGS)
+    return [
+        {
+            "layer": layer,
+            "text": texts[layer],
+            "command": import_command(layer, data.community_code),
+        }
+        for layer in layers
+        if layer in data.missing
+    ]
+
+
+def import_command(layer: str, community: str) -> str:
+    """Return the command that imports ``layer`` into ``community``."""
+    return labels.IMPORT_COMMAND.format(layer=layer, community=community)
+
+
+def network_hint(data: MapData) -> str | None:
+    """Return the approximate banner's hint when the community has no walking network."""
+    if "network" not in data.missing:
+        return None
+    return f"{labels.MISSING_NETWORK}：{import_command('network', data.community_code)}"
 
 
 @dataclass(frozen=True)
@@ -376,6 +423,7 @@ def _common_config(data: MapData) -> dict[str, Any]:
         "gateKinds": dict(labels.GATE_KINDS),
         "venueKinds": dict(labels.VENUE_KINDS),
         "maturity": dict(labels.MATURITY),
+        "missing": list(data.missing),
     }
 
 
@@ -399,6 +447,10 @@ def _validate_common(data: MapData) -> None:
     x0, y0, x1, y1 = data.bounds
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         msg = f"bounds must be (minlon, minlat, maxlon, maxlat) in WGS84, got {data.bounds}"
+        raise ValueError(msg)
+    unknown = sorted(set(data.missing) - set(MISSABLE))
+    if unknown:
+        msg = f"missing must name layers of {MISSABLE}, got {unknown}"
         raise ValueError(msg)
 
 
@@ -501,7 +553,12 @@ def officer_map(data: OfficerMapData) -> str:
     )
     fmap.add_child(LayerSwitcher(position="topright", collapsed=True))
     fmap.add_child(
-        SidePanel(labels=_panel_labels(), service_kinds=_service_kinds(), static_url=static)
+        SidePanel(
+            labels=_panel_labels(),
+            service_kinds=_service_kinds(),
+            notices=notices(data, ("buildings",)),
+            static_url=static,
+        )
     )
     fmap.add_child(
         ShadingSwitch(
@@ -751,6 +808,8 @@ def service_circle_map(data: ServiceCircleMapData) -> str:
             service_kinds=kinds,
             add_kinds=[(k, kinds[k]["label"]) for k in ADD_KINDS],
             custom_range_m=CUSTOM_LIMIT_RANGE_M,
+            notices=notices(data, ("buildings", "service_points")),
+            network_hint=network_hint(data),
             static_url=static,
         )
     )
@@ -957,6 +1016,8 @@ def venues_map(data: VenuesMapData) -> str:
             weight_range=VENUE_WEIGHT_RANGE,
             custom_range_m=CUSTOM_LIMIT_RANGE_M,
             exports=[(fmt, ui[key], icon) for fmt, key, icon in VENUE_EXPORTS],
+            notices=notices(data, ("buildings", "candidate_venues")),
+            network_hint=network_hint(data),
             static_url=static,
         )
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_api.deps import SessionDep, SettingsDep
@@ -22,6 +23,7 @@ from web_map import labels
 from web_map.lead_zones_page import LeadZonesMapData, lead_zones_map
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
+    MISSABLE,
     VENUE_K_RANGE,
     CommunityChoice,
     OfficerMapData,
@@ -58,11 +60,37 @@ class _Community:
     basemap: Basemap
     token: str | None
     root: str
+    missing: tuple[str, ...] = ()
 
     def link(self, label: str, path: str, icon: str) -> PageLink:
         """Return a header link to the page at ``path``, for this community and basemap."""
         query = urlencode({"community": self.code, "basemap": self.basemap})
         return PageLink(label, f"{self.root}{path}?{query}", icon)
+
+
+#: What a page needs, counted per community: a layer with no rows is "missing", and the page
+#: says what to import instead of asking an analysis that can only refuse.
+_INVENTORY = text(
+    """
+    SELECT
+        (SELECT count(*) FROM buildings t WHERE t.community_id = c.id) AS buildings,
+        (SELECT count(*) FROM compounds t WHERE t.community_id = c.id) AS compounds,
+        (SELECT count(*) FROM service_points t WHERE t.community_id = c.id) AS service_points,
+        (SELECT count(*) FROM candidate_venues t WHERE t.community_id = c.id)
+            AS candidate_venues,
+        (SELECT count(*) FROM walk_edges t WHERE t.community_id = c.id) AS network
+    FROM communities c
+    WHERE c.code = :code
+    """
+)
+
+
+def _missing(session: Session, code: str) -> tuple[str, ...]:
+    """Return the layers community ``code`` has no data in (see ``web_map.pages.MISSABLE``)."""
+    row = session.execute(_INVENTORY, {"code": code}).mappings().one_or_none()
+    if row is None:
+        return ()
+    return tuple(layer for layer in MISSABLE if not row[layer])
 
 
 def _community(
@@ -100,6 +128,7 @@ def _community(
         basemap=basemap,
         token=token,
         root=str(request.scope.get("root_path", "")).rstrip("/"),
+        missing=_missing(session, code),
     )
 
 
@@ -131,6 +160,7 @@ def _common(c: _Community, path: str) -> dict[str, Any]:
         "api_root": c.root,
         "page_url": f"{c.root}{path}",
         "tianditu_token": c.token,
+        "missing": c.missing,
     }
 
 

@@ -140,6 +140,8 @@
       scenario: false,
       addMode: false,
       failed: 0,
+      error: null,
+      blocked: null,
     };
   }
 
@@ -590,16 +592,28 @@
   }
 
   function failed(err) {
+    var text = GridMap.text('circle_error', { error: GridMap.errorText(err) });
     GridMap.state.circle.failed++;
+    GridMap.state.circle.error = text;
     console.warn('gridmap: service circle', err);
-    GridMap.notify(err && err.detail ? err.detail : GridMap.text('load_failed', { what: GridMap.ui.circle_failed }));
+    GridMap.notify(text);
+    fire('failed');
   }
+
+  /** Why the circle cannot be computed at all (a layer the community lacks), or null. */
+  C.blocked = function () {
+    return GridMap.state.circle ? GridMap.state.circle.blocked : null;
+  };
 
   /**
    * Fetch what the state needs (the figures at the limit; the scenario when asked) and draw
    * it. The latest call wins: answers to earlier ones are dropped.
    */
   function refresh(withScenario) {
+    if (C.blocked()) {
+      // Without buildings the analysis can only refuse: the panel says what to import.
+      return Promise.resolve();
+    }
     var seq = ++st.seq;
     var key = limitKey(st.limit);
     var base =
@@ -630,6 +644,7 @@
         st.runKey = body ? JSON.stringify(body) : null;
         st.runAdds = body ? adds : [];
         st.running = false;
+        GridMap.state.circle.error = null;
         GridMap.state.circle.loads++;
         if (body) {
           GridMap.state.circle.runs++;
@@ -868,6 +883,12 @@
         fire('names');
       })
       .catch(failed);
+    if (GridMap.missing('buildings')) {
+      GridMap.state.circle.blocked = 'buildings';
+      st.limit = { minutes: cfg().circle.minutes };
+      fire('blocked');
+      return;
+    }
     C.setLimit({ minutes: cfg().circle.minutes });
   };
 })();

@@ -153,10 +153,17 @@
         list.textContent = '';
         view.uncovered.forEach(function (row) {
           var gap =
-            row.walk_m === null || row.walk_m === undefined
-              ? ui.circle_unreachable
-              : GridMap.text('circle_gap', { metres: fmt.num(row.gap_m, 0) });
-          list.appendChild(buildingItem(row.building_id, gap + ' · ' + fmt.int(row.households) + ' ' + ui.unit_households));
+            row.reason === 'no_open_point'
+              ? ui.circle_no_point
+              : row.walk_m === null || row.walk_m === undefined
+                ? ui.circle_unreachable
+                : GridMap.text('circle_gap', { metres: fmt.num(row.gap_m, 0) });
+          var item = buildingItem(row.building_id, gap + ' · ' + fmt.int(row.households) + ' ' + ui.unit_households);
+          if (row.reason_zh) {
+            // Why it is outside, in full, on hover (the list keeps one short line each).
+            item.firstChild.title = row.reason_zh;
+          }
+          list.appendChild(item);
         });
         setText('[data-stat="uncovered_count"]', fmt.int(view.uncovered.length));
         q('[data-section="uncovered"] .gm-sc-empty').hidden = view.uncovered.length > 0;
@@ -277,8 +284,17 @@
 
       // --- wiring ---------------------------------------------------------------------------
 
+      function renderError() {
+        var s = GridMap.state.circle || {};
+        var box = q('.gm-sc-error');
+        box.textContent = s.error || '';
+        box.hidden = !s.error;
+        el.classList.toggle('gm-sc-blocked', !!s.blocked);
+      }
+
       function renderAll() {
         var view = C.view();
+        renderError();
         renderLimit(view);
         if (view) {
           renderFigures(view);

@@ -139,7 +139,7 @@
             .then(function (body) {
               var err = new Error(response.status + ' ' + url);
               err.status = response.status;
-              err.detail = body && body.detail && body.detail[0] ? body.detail[0].msg : null;
+              err.detail = GridMap.detailOf(body);
               throw err;
             });
         }
@@ -148,6 +148,36 @@
       .finally(function () {
         GridMap.busy(-1);
       });
+  };
+
+  var CJK = /[\u3400-\u9fff]/;
+
+  /** The API's own message of an error answer: ``detail[0].msg`` (or a plain ``detail``). */
+  GridMap.detailOf = function (body) {
+    var detail = body && body.detail;
+    if (Array.isArray(detail)) {
+      detail = detail[0] && typeof detail[0].msg === 'string' ? detail[0].msg : null;
+    }
+    return typeof detail === 'string' && detail ? detail : null;
+  };
+
+  /**
+   * What to tell the user about a failed call, in Chinese: the API's message when it wrote
+   * one for people (zh-CN), else what kind of failure it was. Raw English never shows.
+   */
+  GridMap.errorText = function (err) {
+    if (err && typeof err.detail === 'string' && CJK.test(err.detail)) {
+      return err.detail;
+    }
+    if (err && err.status) {
+      return GridMap.text(err.status >= 500 ? 'error_server' : 'error_request', { status: err.status });
+    }
+    return GridMap.ui.error_offline;
+  };
+
+  /** Whether the community has no data in ``layer`` (the page was told so). */
+  GridMap.missing = function (layer) {
+    return (GridMap.config.missing || []).indexOf(layer) >= 0;
   };
 
   /** Fill in "{name}" placeholders of a configured string. */
@@ -186,7 +216,8 @@
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
       .replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;');
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&#39;');
   };
 
   // --- shading ------------------------------------------------------------------------------

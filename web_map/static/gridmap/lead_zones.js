@@ -290,6 +290,10 @@
   /** Compute the preview with the panel's settings (or ``values``) and draw it. */
   Z.preview = function (values) {
     var s = state();
+    if (s.blocked) {
+      // Without buildings there is nothing to divide: the panel says what to import.
+      return Promise.resolve(null);
+    }
     s.ready = false;
     params = values || readForm();
     showError(null);
@@ -309,8 +313,9 @@
         return result;
       })
       .catch(function (err) {
-        showError(GridMap.text('lz_failed', { error: err.detail || err.message }));
-        s.error = String(err.detail || err.message);
+        var text = GridMap.errorText(err);
+        showError(GridMap.text('lz_failed', { error: text }));
+        s.error = text;
         throw err;
       });
   };
@@ -333,8 +338,10 @@
           return null;
         }).then(function (data) {
           if (!r.ok) {
-            var msg = data && data.detail && data.detail[0] ? data.detail[0].msg : String(r.status);
-            throw new Error(msg);
+            var err = new Error(r.status + ' ' + path);
+            err.status = r.status;
+            err.detail = GridMap.detailOf(data);
+            throw err;
           }
           return data;
         });
@@ -359,7 +366,7 @@
         });
       })
       .catch(function (err) {
-        showError(GridMap.text('lz_save_failed', { error: err.message }));
+        showError(GridMap.text('lz_save_failed', { error: GridMap.errorText(err) }));
         throw err;
       });
   };
@@ -378,7 +385,7 @@
         });
       })
       .catch(function (err) {
-        GridMap.notify(GridMap.text('lz_lock_failed', { error: err.message }));
+        GridMap.notify(GridMap.text('lz_lock_failed', { error: GridMap.errorText(err) }));
         throw err;
       });
   };
@@ -398,6 +405,11 @@
         Z.save().catch(function () {});
       });
       exportLinks();
+      if (GridMap.missing('buildings')) {
+        state().blocked = 'buildings';
+        el.querySelector('.gm-lz-preview').disabled = true;
+        el.classList.add('gm-lz-blocked');
+      }
     }).addTo(GridMap.map);
     GridMap.map.getContainer().addEventListener('click', function (e) {
       var btn = e.target.closest && e.target.closest('.gm-lz-lock');

@@ -132,7 +132,7 @@
         var running = V.isRunning();
         q('.gm-vn-stale').hidden = !stale || running;
         var run = q('[data-action="run"]');
-        run.disabled = running;
+        run.disabled = running || !!V.blocked();
         run.classList.toggle('gm-sc-pulse', stale && !running);
         run.querySelector('span').textContent = running ? ui.venue_running : ui.venue_run;
         if (GridMap.state.venues) {
@@ -464,8 +464,16 @@
 
       // --- wiring ---------------------------------------------------------------------------
 
+      function renderError() {
+        var s = GridMap.state.venues || {};
+        var box = q('.gm-vn-error');
+        box.textContent = s.error || '';
+        box.hidden = !s.error;
+      }
+
       map.on('gridmap:venues', function (e) {
         el.classList.toggle('gm-panel-loading', V.isRunning());
+        renderError();
         if (e.what === 'loaded' || e.what === 'names') {
           renderResult();
           if (e.what === 'loaded') {

@@ -116,6 +116,8 @@
       buildingsDrawn: 0,
       gainedDrawn: 0,
       uncoveredDrawn: 0,
+      error: null,
+      blocked: null,
     };
   }
 
@@ -587,10 +589,17 @@
   // --- computing ----------------------------------------------------------------------------
 
   function failed(err) {
+    var text = GridMap.text('venue_error', { error: GridMap.errorText(err) });
     GridMap.state.venues.failed++;
+    GridMap.state.venues.error = text;
     console.warn('gridmap: venues', err);
-    GridMap.notify(err && err.detail ? err.detail : GridMap.text('load_failed', { what: GridMap.ui.venue_failed }));
+    GridMap.notify(text);
   }
+
+  /** Why no choice can be made at all (a layer the community lacks), or null. */
+  V.blocked = function () {
+    return GridMap.state.venues ? GridMap.state.venues.blocked : null;
+  };
 
   function postJSON(path, body) {
     return GridMap.fetchJSON(path, {}, {
@@ -605,6 +614,10 @@
    * include_incomplete_legal, max_per_compound}) and draw the answer. The latest call wins.
    */
   V.run = function (params) {
+    if (V.blocked()) {
+      // The analysis can only refuse: the panel says what to import instead.
+      return Promise.resolve();
+    }
     var seq = ++st.seq;
     params = L.extend({}, params);
     st.running = true;
@@ -636,17 +649,18 @@
         st.params = params;
         st.running = false;
         var s = GridMap.state.venues;
+        s.error = null;
         s.runs++;
         s.key = V.key(params);
         render();
         fire('loaded');
       })
       .catch(function (err) {
+        failed(err);
         if (seq === st.seq) {
           st.running = false;
           fire('failed');
         }
-        failed(err);
       });
   };
 
@@ -681,6 +695,12 @@
         fire('names');
       })
       .catch(failed);
+    var lacking = ['buildings', 'candidate_venues'].filter(GridMap.missing);
+    if (lacking.length) {
+      GridMap.state.venues.blocked = lacking[0];
+      fire('blocked');
+      return;
+    }
     V.run(params);
   };
 })();
