@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from gis_api import services
 from gis_api.settings import get_settings
+from layers import domain
 from layers.errors import GridmapError, ImportRowError
 from layers.schema import LAYER_NAMES
 
@@ -452,13 +453,20 @@ def analyze_lead_zones(
     community: Annotated[str, typer.Option("--community", help="社区编号")],
     out: Annotated[Path, typer.Option("--out", help="输出：.csv、.xlsx、.geojson（每栋楼一行）")],
     min_households: Annotated[
-        int | None, typer.Option("--min-households", help="独立楼长的户数门槛，默认 50")
+        int | None,
+        typer.Option(
+            "--min-households", help=f"独立楼长的户数门槛，默认 {domain.LEAD_MIN_HOUSEHOLDS}"
+        ),
     ] = None,
     min_occupancy: Annotated[
-        float | None, typer.Option("--min-occupancy", help="入住率门槛，默认 0.5")
+        float | None,
+        typer.Option("--min-occupancy", help=f"入住率门槛，默认 {domain.LEAD_MIN_OCCUPANCY:g}"),
     ] = None,
     max_walk_m: Annotated[
-        float | None, typer.Option("--max-walk-m", help="相邻楼栋步行距离（米）")
+        float | None,
+        typer.Option(
+            "--max-walk-m", help=f"相邻楼栋步行距离（米），默认 {domain.LEAD_MAX_WALK_M:g}"
+        ),
     ] = None,
     cross_compounds: Annotated[
         bool, typer.Option("--cross-compounds", help="允许跨小区合并")

@@ -8,13 +8,14 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from layers import domain
 from layers.db import normalise_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Every knob of gridmap; the domain ones default to DOMAIN.md's numbers."""
+    """Every knob of gridmap; the domain ones default to the field's numbers (layers.domain)."""
 
     model_config = SettingsConfigDict(env_prefix="GRIDMAP_", extra="ignore")
 
@@ -43,13 +44,20 @@ class Settings(BaseSettings):
         default=None, description="Where tracebacks go; unset: gridmap.log in local_db_dir."
     )
     lead_min_households: int = Field(
-        default=50, ge=1, description="Foshan rule: households for a building's own lead."
+        default=domain.LEAD_MIN_HOUSEHOLDS,
+        ge=1,
+        description="Foshan rule: households for a building's own lead.",
     )
     lead_min_occupancy: float = Field(
-        default=0.5, ge=0, le=1, description="'High occupancy' (no fixed number in the source)."
+        default=domain.LEAD_MIN_OCCUPANCY,
+        ge=0,
+        le=1,
+        description="'High occupancy' (no fixed number in the source).",
     )
     lead_max_walk_m: float = Field(
-        default=150.0, gt=0, description="Neighbours for shared zones: walking metres."
+        default=domain.LEAD_MAX_WALK_M,
+        gt=0,
+        description="Neighbours for shared zones: walking metres.",
     )
     tianditu_token: str | None = Field(
         default=None, description="天地图 key; the Tianditu basemap is offered when set."

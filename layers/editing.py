@@ -50,7 +50,7 @@ VERSIONED: frozenset[str] = frozenset(
 )
 #: Layers that shape the walking network: changing their geometry rebuilds it.
 NETWORK_LAYERS = frozenset({"gates", "compounds", "barriers"})
-#: Fields whose values the cross-field rules compare (DOMAIN.md sanity rules).
+#: Fields whose values the cross-field rules compare (docs/domain.md, "数据的合理性").
 _RULE_FIELDS = ("residents", "party_members", "mobile_party_members", "floating_residents")
 _ROW_PREFIX = re.compile(r"^第 \d+ 行：")
 

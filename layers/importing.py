@@ -522,7 +522,7 @@ def _check_rules(
     columns: dict[str, str],
     problems: list[tuple[Loc, str, str]],
 ) -> None:
-    """Cross-field rules that the database also checks (DOMAIN.md sanity rules)."""
+    """Cross-field rules that the database also checks (docs/domain.md, "数据的合理性")."""
     rules = [
         ("party_members", "residents", "党员数不能多于常住人口"),
         ("mobile_party_members", "party_members", "流动党员数不能多于党员数"),

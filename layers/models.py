@@ -1,8 +1,9 @@
 """The ORM models of the spatial store (SQLAlchemy 2 + GeoAlchemy2, geometry in EPSG:4326).
 
-Every attribute named in DOMAIN.md is a real column. Range and enum checks are generated from
-:mod:`layers.schema` so the database refuses what the importer refuses; geometry validity is
-checked in the database too. Community-scoped features are unique by ``(community_id, code)``.
+Every attribute of docs/domain.md, "图层", is a real column. Range and enum checks are
+generated from :mod:`layers.schema` so the database refuses what the importer refuses;
+geometry validity is checked in the database too. Community-scoped features are unique by
+``(community_id, code)``.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 import geopandas as gpd
 import shapely
 
+from layers.domain import SERVICE_POINT_KINDS
 from layers.errors import NotFound
 from layers.models import MODELS, Community
-from layers.schema import LAYERS, SERVICE_POINT_KINDS
+from layers.schema import LAYERS
 
 #: ``progress(stage, done, total)``
 Progress = Callable[[str, int, int], None]
@@ -364,7 +365,7 @@ def vector_tile(
 
 
 def summary(session: Session, *, community: str, grid: str | None = None) -> dict[str, Any]:
-    """Summary figures of a community, or of one of its grids (DOMAIN.md's officer figures).
+    """Summary figures of a community, or of one of its grids (docs/domain.md, "网格员看的数字").
 
     Households, residents (registered and floating), buildings, party members and buildings
     with a lead come from the buildings; service points are counted by kind; residents per

@@ -7,8 +7,18 @@ user's file gave them (``id`` / ``编号``), kept so re-importing a file updates
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from layers.domain import (
+    BARRIER_KINDS,
+    GATE_KINDS,
+    MATURITY,
+    SERVICE_POINT_KINDS,
+    VENTILATION,
+    VENUE_KINDS,
+)
 
 FieldType = Literal["str", "int", "float", "bool"]
 GeomKind = Literal["polygon", "point", "line"]
@@ -29,7 +39,7 @@ class Field:
     required: bool = False
     min: float | None = None
     max: float | None = None
-    choices: dict[str, str] | None = None
+    choices: Mapping[str, str] | None = None
     default: object = None
 
 
@@ -59,24 +69,6 @@ class Layer:
         msg = f"layer {self.name} has no field {name}"
         raise KeyError(msg)
 
-
-SERVICE_POINT_KINDS = {
-    "centre": "党群服务中心",
-    "sub_centre": "党群服务分中心",
-    "activity_room": "活动室",
-    "red_house": "红房子",
-    "other": "其他公共服务",
-}
-VENUE_KINDS = {
-    "community_room": "社区用房",
-    "property_room": "物业用房",
-    "owners_centre": "业主活动中心",
-    "stilted_floor": "架空层",
-}
-MATURITY = {"new": "新建小区", "mature": "成熟小区", "old": "老旧小区"}
-VENTILATION = {"good": "良好", "fair": "一般", "poor": "较差"}
-GATE_KINDS = {"pedestrian": "人行门", "vehicle": "车行门", "mixed": "人车混行门"}
-BARRIER_KINDS = {"wall": "围墙", "fence": "围栏"}
 
 _NAME = Field("name", "str", "名称", ("名字", "title"))
 _HOUSEHOLDS = Field("households", "int", "户数", ("住户数", "hh"), min=0)

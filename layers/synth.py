@@ -16,6 +16,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS, Transformer
 
+from layers.domain import SERVICE_POINT_KINDS, VENUE_KINDS
 from layers.schema import LAYERS
 
 FloatArray = NDArray[np.float64]
@@ -29,7 +30,7 @@ ObjArray = NDArray[np.object_]
 XIQIAO_CENTER: tuple[float, float] = (112.970, 22.930)
 #: An invented street (镇/街道) code for Xiqiao.
 XIQIAO_STREET = "440605-XQ"
-#: Qiaohua community's published figures (DOMAIN.md, reference community).
+#: Qiaohua community's published figures (docs/domain.md, "参考社区").
 QIAOHUA: dict[str, int] = {
     "households": 13_234,
     "residents": 40_335,
@@ -108,24 +109,16 @@ _PRIMARY_NAMES = ("樵华路", "新村大道")
 _SECONDARY_NAMES = ("西岸街", "文昌路")
 _DIRECTIONS = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
 _ORDINALS = ("", "二", "三", "四", "五", "六", "七", "八", "九", "十")
-_SERVICE_LABELS = {
-    "centre": "党群服务中心",
-    "sub_centre": "党群服务分中心",
-    "activity_room": "党员活动室",
-    "red_house": "红房子",
-}
+#: A generated service point is named by its host and its kind (activity rooms as the party
+#: members' ones they usually are).
+_SERVICE_LABELS = {**SERVICE_POINT_KINDS, "activity_room": "党员活动室"}
 _SERVICE_AREA_M2 = {
     "centre": (600, 1000),
     "sub_centre": (150, 400),
     "activity_room": (60, 150),
     "red_house": (40, 120),
 }
-_VENUE_LABELS = {
-    "community_room": "社区用房",
-    "property_room": "物业用房",
-    "owners_centre": "业主活动中心",
-    "stilted_floor": "架空层",
-}
+_VENUE_LABELS = VENUE_KINDS
 
 
 @dataclass(frozen=True)

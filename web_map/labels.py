@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from layers import domain
+
 TITLE: Final = "网格员工作地图"
 BRAND: Final = "社区网格化管理"
 COMMUNITY_SELECT: Final = "切换社区"
@@ -33,21 +35,11 @@ ATTRIBUTION: Final = {
     "tianditu": "© 天地图 国家地理信息公共服务平台",
 }
 
-SERVICE_POINT_KINDS: Final = {
-    "centre": "党群服务中心",
-    "sub_centre": "党群服务分中心",
-    "activity_room": "活动室",
-    "red_house": "红房子",
-    "other": "其他公共服务",
-}
-VENUE_KINDS: Final = {
-    "community_room": "社区用房",
-    "property_room": "物业用房",
-    "owners_centre": "业主活动中心",
-    "stilted_floor": "架空层",
-}
-GATE_KINDS: Final = {"pedestrian": "人行门", "vehicle": "车行门", "mixed": "人车混行门"}
-MATURITY: Final = {"new": "新建小区", "mature": "成熟小区", "old": "老旧小区"}
+#: The field's kinds and their names are the store's (``layers.domain``), shown as they are.
+SERVICE_POINT_KINDS: Final = domain.SERVICE_POINT_KINDS
+VENUE_KINDS: Final = domain.VENUE_KINDS
+GATE_KINDS: Final = domain.GATE_KINDS
+MATURITY: Final = domain.MATURITY
 
 #: Shading of buildings: the switch's button, the legend's title and the classes' unit.
 SHADING: Final = {
@@ -419,7 +411,7 @@ LEAD_ZONES_TITLE: Final = "楼长责任区"
 LEAD_ZONES_NAV: Final = "楼长责任区"
 
 #: Zone kinds (Foshan rule), as the popups and panel name them.
-LEAD_ZONE_KINDS: Final = {"own": "独立楼长", "shared": "合并责任区", "rotating": "轮值楼长"}
+LEAD_ZONE_KINDS: Final = domain.LEAD_ZONE_KINDS
 
 LEAD_ZONE_LAYER_NAMES: Final = {
     "zones": "楼长责任区",

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import folium
 
+from layers import domain
 from web_map import labels
 from web_map.elements import (
     ApiLayer,
@@ -120,7 +121,9 @@ class OfficerMapData:
 
 #: GB 50180-2018 life circles as (walking minutes, walking metres): 5 -> 300, 10 -> 500,
 #: 15 -> 1000. The route passes the analysis's own table; this default is the same standard.
-GB50180_LIFE_CIRCLES: Final[tuple[tuple[int, float], ...]] = ((5, 300.0), (10, 500.0), (15, 1000.0))
+GB50180_LIFE_CIRCLES: Final[tuple[tuple[int, float], ...]] = tuple(
+    sorted(domain.LIFE_CIRCLES_M.items())
+)
 #: The custom walking limit the service circle page accepts, in metres.
 CUSTOM_LIMIT_RANGE_M: Final = (50, 5000)
 
@@ -163,7 +166,7 @@ class ServiceCircleMapData:
     missing: tuple[str, ...] = ()
 
 
-#: The number of new red houses the venue page offers, and its default (DOMAIN.md: Qiaohua
+#: The number of new red houses the venue page offers, and its default (docs/domain.md: Qiaohua
 #: built 10 red houses among 30 compounds).
 VENUE_K_RANGE: Final = (1, 10)
 #: The venue page's "at most this many new red houses per compound".
@@ -268,7 +271,7 @@ class Shading:
     percent: bool = False
 
 
-#: Households: DOMAIN.md's Foshan rule puts the own-lead line at 50 households.
+#: Households: the Foshan rule (docs/domain.md) puts the own-lead line at 50 households.
 #: Occupancy: 50% is the default "high occupancy" threshold of the same rule.
 SHADINGS: Final[dict[str, Shading]] = {
     "households": Shading(

@@ -1,6 +1,6 @@
 """Building-lead zones (楼长责任区): the Foshan rule as max-p regionalization on walking links.
 
-DOMAIN.md, "Building leads (党员楼长), Foshan rule": a building with 50 or more households
+docs/domain.md, "楼长：佛山规则": a building with 50 or more households
 *and* a high occupancy rate gets its own lead; smaller or emptier buildings join neighbouring
 buildings under one shared lead, "nearby, contiguous, convenient" (就近、连片、方便); a single
 isolated building gets a rotating lead (轮值楼长). "Building party groups (楼宇党小组),
@@ -91,6 +91,7 @@ from gis_api.analysis.walknet import (
     distances_within,
     snap_points,
 )
+from layers import domain
 
 __all__ = [
     "DEFAULT_DETOUR_FACTOR",
@@ -125,15 +126,15 @@ Kind = Literal["own", "shared", "rotating"]
 
 #: Foshan rule: a building with this many households (and high occupancy) has its own lead;
 #: a shared zone must reach it together.
-DEFAULT_MIN_HOUSEHOLDS = 50
-#: "High occupancy": DOMAIN.md gives no number; 50 % is its suggested default.
-DEFAULT_MIN_OCCUPANCY = 0.5
+DEFAULT_MIN_HOUSEHOLDS = domain.LEAD_MIN_HOUSEHOLDS
+#: "High occupancy": the source gives no number; 50 % is the default (docs/domain.md).
+DEFAULT_MIN_OCCUPANCY = domain.LEAD_MIN_OCCUPANCY
 #: Two buildings are neighbours within this walk (about two minutes at 70 m/min).
-DEFAULT_MAX_WALK_M = 150.0
+DEFAULT_MAX_WALK_M = domain.LEAD_MAX_WALK_M
 #: Walking metres over straight metres when there is no network.
-DEFAULT_DETOUR_FACTOR = 1.3
+DEFAULT_DETOUR_FACTOR = domain.DETOUR_FACTOR
 #: Qiaohua rule: a building or zone with this many party members may form a party group.
-PARTY_GROUP_MIN = 3
+PARTY_GROUP_MIN = domain.PARTY_GROUP_MIN
 #: A new zone keeps a previous zone's id when their member sets overlap this much (Jaccard).
 JACCARD_KEEP_ID = 0.5
 #: Zone kinds in display order: own lead, shared lead, rotating lead.
@@ -464,7 +465,7 @@ def group_buildings(
     time_budget_s: float = 60.0,
     id_prefix: str = "LZ",
 ) -> Grouping:
-    """Group buildings into lead zones by the Foshan rule (DOMAIN.md), as max-p regions.
+    """Group buildings into lead zones by the Foshan rule (docs/lead_zones.md), as max-p regions.
 
     Own lead: ``h_i >= min_households`` and ``o_i >= min_occupancy``. The other buildings
     that are not locked form shared zones: connected along allowed links (walk

@@ -1,6 +1,6 @@
 """The 15-minute service circle: which buildings reach an open service point on foot.
 
-DOMAIN.md, "The 15-minute service circle (15分钟党群服务圈)": every resident should reach a
+docs/domain.md, "15 分钟党群服务圈": every resident should reach a
 service point within a 15-minute walk, walked on the network through open gates. GB 50180-2018
 sets the life circles by walking distance: 15 minutes 1,000 m, 10 minutes 500 m, 5 minutes
 300 m (:func:`limit_from`). This module is the thin GeoDataFrame adapter: it validates, builds
@@ -46,6 +46,7 @@ from gis_api.analysis.walknet import (
     reached_segments,
     snap_points,
 )
+from layers import domain
 
 __all__ = [
     "DEFAULT_DETOUR_FACTOR",
@@ -79,18 +80,18 @@ Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 Geoms = NDArray[np.object_]
 
-#: GB 50180-2018 life circles: walking minutes -> walking metres.
-LIFE_CIRCLE_M: dict[int, float] = {15: 1000.0, 10: 500.0, 5: 300.0}
+#: GB 50180-2018 life circles: walking minutes -> walking metres (``layers.domain``).
+LIFE_CIRCLE_M = domain.LIFE_CIRCLES_M
 #: The 15-minute circle.
-DEFAULT_LIMIT_M = LIFE_CIRCLE_M[15]
+DEFAULT_LIMIT_M = domain.SERVICE_CIRCLE_M
 #: The walking speed implied by the 15-minute circle: 1,000 m in 15 minutes.
-WALK_SPEED_M_PER_MIN = DEFAULT_LIMIT_M / 15
+WALK_SPEED_M_PER_MIN = domain.WALK_SPEED_M_PER_MIN
 #: Walking distance over straight distance, used when there is no network.
-DEFAULT_DETOUR_FACTOR = 1.3
+DEFAULT_DETOUR_FACTOR = domain.DETOUR_FACTOR
 #: Half-width of the street band drawn around the streets a point reaches.
 STREET_BUFFER_M = 25.0
 #: Kinds of service point (the store's ``service_points.kind``), in display order.
-KINDS: tuple[str, ...] = ("centre", "sub_centre", "activity_room", "red_house", "other")
+KINDS: tuple[str, ...] = tuple(domain.SERVICE_POINT_KINDS)
 #: Building columns :func:`summarize` can group by.
 GROUPINGS: tuple[str, ...] = ("community", "grid", "compound")
 

@@ -1,6 +1,6 @@
 """Red-house venue selection (红房子选址): the k rooms that bring the most residents within a walk.
 
-DOMAIN.md, "Red-house venues (红房子), Qiaohua practice": candidates are community-use rooms,
+docs/domain.md, "红房子选址": candidates are community-use rooms,
 property rooms, owners' activity centres and stilted ground floors; the choice weighs compound
 maturity, party-member coverage and governance foundation, and every venue's use must pass a
 four-point legal checklist. Qiaohua built 10 red houses among 30 compounds, so by default a
@@ -74,6 +74,7 @@ from gis_api.analysis.walknet import (
     MissingColumnError,
     OptionError,
 )
+from layers import domain
 
 __all__ = [
     "CRITERIA",
@@ -110,25 +111,11 @@ Method = Literal["milp", "greedy"]
 Solver = Callable[["MilpProblem"], "MilpOutcome"]
 
 #: The 15-minute circle of GB 50180-2018, metres on foot.
-DEFAULT_LIMIT_M = 1000.0
-#: Kinds of candidate venue (DOMAIN.md), with their zh-CN names.
-VENUE_KINDS: Mapping[str, str] = MappingProxyType(
-    {
-        "community_room": "社区用房",
-        "property_room": "物业用房",
-        "owners_centre": "业主活动中心",
-        "stilted_floor": "架空层",
-    }
-)
-#: The legal-use checklist (DOMAIN.md): column -> zh-CN name of the step.
-LEGAL_CHECKS: Mapping[str, str] = MappingProxyType(
-    {
-        "lawyer_consulted": "律师咨询",
-        "housing_filed": "住建备案",
-        "publicly_noticed": "公示",
-        "property_recorded": "物业登记",
-    }
-)
+DEFAULT_LIMIT_M = domain.SERVICE_CIRCLE_M
+#: Kinds of candidate venue, with their zh-CN names (docs/domain.md, 红房子选址).
+VENUE_KINDS = domain.VENUE_KINDS
+#: The legal-use checklist: column -> zh-CN name of the step (docs/domain.md, 红房子选址).
+LEGAL_CHECKS = domain.LEGAL_CHECKS
 #: What coverage counts: a building's residents or its households.
 DEMANDS: tuple[str, ...] = ("residents", "households")
 #: The soft criteria of the score, in the order of :class:`ScoreWeights`.
@@ -1170,7 +1157,9 @@ def _points(name: str, value: Mapping[str, float], keys: Iterable[str]) -> Mappi
 
 @dataclass(frozen=True)
 class ScoreWeights:
-    """Weights of the soft criteria (DOMAIN.md: maturity, party members, governance, the room).
+    """Weights of the soft criteria: maturity, party members, governance, the room.
+
+    The criteria are docs/domain.md's, "红房子选址".
 
     Each criterion is a part in [0, 1]; the score is the weighted mean
     ``sum_c weight_c * part_c / sum_c weight_c`` (0 when all weights are 0), so it lies in
@@ -1234,7 +1223,7 @@ class ScoreWeights:
         return float(getattr(self, name))
 
 
-_MATURITY = ("new", "mature", "old")
+_MATURITY = tuple(domain.MATURITY)
 _VENT = ("good", "fair", "poor")
 
 
@@ -1537,15 +1526,16 @@ def venue_selection(
 ) -> VenuePlan:
     """Choose ``k`` candidate venues for red houses that cover the most residents on foot.
 
-    Hard rules (DOMAIN.md): a candidate whose four legal checks (``lawyer_consulted``,
-    ``housing_filed``, ``publicly_noticed``, ``property_recorded``) are not all done is
-    excluded unless the planner includes it; at most ``max_per_compound`` new venues per
-    compound. Soft criteria form the score of :class:`ScoreWeights`, which breaks ties
-    between equal coverage and, with ``weight_score``, trades against it (see
-    :func:`select_venues` and the module docstring for the exact objective). Existing
-    service points are not candidates: their coverage comes in as ``existing_covered`` and
-    counts as already served. Then :func:`select_venues`, :func:`coverage_curve` (``k =
-    1..k``, with its own ``time_limit_s``) and :func:`explain` do the work.
+    Hard rules (docs/domain.md, "红房子选址"): a candidate whose four legal checks
+    (``lawyer_consulted``, ``housing_filed``, ``publicly_noticed``, ``property_recorded``)
+    are not all done is excluded unless the planner includes it; at most
+    ``max_per_compound`` new venues per compound. Soft criteria form the score of
+    :class:`ScoreWeights`, which breaks ties between equal coverage and, with
+    ``weight_score``, trades against it (see :func:`select_venues` and the module docstring
+    for the exact objective). Existing service points are not candidates: their coverage
+    comes in as ``existing_covered`` and counts as already served. Then
+    :func:`select_venues`, :func:`coverage_curve` (``k = 1..k``, with its own
+    ``time_limit_s``) and :func:`explain` do the work.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Walking distances on a street network: a CSR graph, snapping, nearest source and reach.
 
-The core of the 15-minute service circle (DOMAIN.md; GB 50180-2018), on numpy arrays, shapely
-geometry arrays and a scipy sparse graph; the GeoDataFrame adapter is
+The core of the 15-minute service circle (docs/domain.md, "15 分钟党群服务圈"; GB 50180-2018),
+on numpy arrays, shapely geometry arrays and a scipy sparse graph; the GeoDataFrame adapter is
 :mod:`gis_api.analysis.service_circle`. Everything is in a projected CRS in metres.
 
 A feature (a building, a service point) joins the network at the nearest point of its nearest
@@ -10,7 +10,7 @@ feature snapped at fraction ``t`` along edge ``(u, v)`` of length ``L`` reaches 
 ``t * L`` and ``v`` after ``(1 - t) * L``; two features on the same edge also reach each other
 directly, ``|t1 - t2| * L`` apart. Walls constrain snapping: a feature inside a walled compound
 joins only that compound's lanes, a feature outside only the streets outside (GB 50180's walk is
-"through open gates"; DOMAIN.md's closed gate that forces "a big loop").
+"through open gates"; the closed gate of docs/domain.md that forces "a big loop").
 """
 
 from __future__ import annotations

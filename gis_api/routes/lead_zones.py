@@ -15,13 +15,23 @@ from starlette.background import BackgroundTask
 
 from gis_api import analyses
 from gis_api.deps import SessionDep, SettingsDep
+from layers import domain
 from layers.queries import lock_zone, save_zones, zone_roster
 
 router = APIRouter(tags=["楼长责任区 lead zones"])
 
-MinHouseholds = Annotated[int | None, Query(ge=1, description="独立楼长的户数门槛，默认 50")]
-MinOccupancy = Annotated[float | None, Query(ge=0, le=1, description="入住率门槛，默认 0.5")]
-MaxWalk = Annotated[float | None, Query(gt=0, le=2000, description="相邻楼栋的步行距离（米）")]
+MinHouseholds = Annotated[
+    int | None,
+    Query(ge=1, description=f"独立楼长的户数门槛，默认 {domain.LEAD_MIN_HOUSEHOLDS}（设置可改）"),
+]
+MinOccupancy = Annotated[
+    float | None,
+    Query(ge=0, le=1, description=f"入住率门槛，默认 {domain.LEAD_MIN_OCCUPANCY:g}（设置可改）"),
+]
+MaxWalk = Annotated[
+    float | None,
+    Query(gt=0, le=2000, description=f"相邻楼栋的步行距离（米），默认 {domain.LEAD_MAX_WALK_M:g}"),
+]
 Cross = Annotated[bool, Query(description="是否允许跨小区合并")]
 
 

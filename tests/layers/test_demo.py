@@ -1,4 +1,7 @@
-"""The demo places load through the validating importer and look like DOMAIN.md says."""
+"""The demo places load through the validating importer and look as docs/domain.md says.
+
+Its section "参考社区" gives the reference community's figures.
+"""
 
 from __future__ import annotations
 
