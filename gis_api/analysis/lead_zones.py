@@ -77,16 +77,18 @@ from scipy.spatial import cKDTree
 
 import geopandas as gpd
 import shapely
-from pyproj import CRS
 
-from gis_api.analysis.walknet import (
-    AnalysisInputError,
-    CrsError,
-    DuplicateIdError,
+from gis_api.analysis import checks
+from gis_api.analysis.errors import (
     GeometryError,
     InvalidValueError,
+    LeadZoneInputError,
+    LockConflictError,
     MissingColumnError,
+    NeighbourGraphError,
     OptionError,
+)
+from gis_api.analysis.walknet import (
     WalkGraph,
     distances_within,
     snap_points,
@@ -103,11 +105,8 @@ __all__ = [
     "PARTY_GROUP_MIN",
     "RULES",
     "Grouping",
-    "LeadZoneInputError",
     "LeadZonePlan",
-    "LockConflictError",
     "NeighbourGraph",
-    "NeighbourGraphError",
     "SearchStats",
     "ZoneChange",
     "ZoneDiff",
@@ -192,27 +191,6 @@ _SUBSET_MAX = 13
 _EXACT_MAX = 10
 # A recombination must shorten the summed diameters by this much to be taken.
 _MIN_GAIN_M = 0.5
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class LeadZoneInputError(AnalysisInputError):
-    """Bad figures for the lead-zone analysis (households, occupancy, party members)."""
-
-    type = "invalid_lead_zone_input"
-
-
-class NeighbourGraphError(AnalysisInputError):
-    """A neighbour graph of the wrong shape or with negative or non-finite metres."""
-
-    type = "invalid_neighbour_graph"
-
-
-class LockConflictError(AnalysisInputError):
-    """Locked zones that overlap, are empty or name buildings that do not exist."""
-
-    type = "lock_conflict"
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -1903,7 +1881,7 @@ def neighbour_graph_euclidean(
     GeometryError
         If a geometry is missing or empty.
     """
-    _check_crs(buildings)
+    checks.metric_crs({"buildings": buildings})
     if not (math.isfinite(max_m) and max_m > 0):
         msg = f"参数 max_m（最大步行距离，米）应为大于 0 的有限数，实际为 {max_m!r}"
         raise OptionError(msg, loc=("max_m",))
@@ -1934,7 +1912,7 @@ def neighbour_graph_walking(
     (:func:`gis_api.analysis.walknet.distances_within`), kept when ``<= max_m``. Same CRS
     as the graph, in metres.
     """
-    _check_crs(buildings)
+    checks.metric_crs({"buildings": buildings})
     if not (math.isfinite(max_m) and max_m > 0):
         msg = f"参数 max_m（最大步行距离，米）应为大于 0 的有限数，实际为 {max_m!r}"
         raise OptionError(msg, loc=("max_m",))
@@ -2005,7 +1983,7 @@ def lead_zones(
     NeighbourGraphError, LockConflictError
         From :func:`group_buildings`.
     """
-    crs = _check_crs(buildings)
+    crs = checks.metric_crs({"buildings": buildings})
     ids, h, occ, pm, comp = _building_columns(buildings)
     geoms = _geometries(buildings, ids)
     if isinstance(neighbours, NeighbourGraph):
@@ -2089,32 +2067,6 @@ def lead_zones(
     )
 
 
-def _check_crs(buildings: gpd.GeoDataFrame) -> Any:
-    """Refuse a frame without a projected CRS in metres; return its CRS."""
-    if not isinstance(buildings, gpd.GeoDataFrame):
-        msg = f"参数 buildings 应为 GeoDataFrame，实际为 {type(buildings).__name__}"
-        raise GeometryError(msg, loc=("buildings",))
-    if buildings.crs is None:
-        msg = (
-            "参数 buildings 没有坐标系（crs 为 None），无法按米计算步行距离；"
-            "请先投影到以米为单位的投影坐标系，如 EPSG:32649"
-        )
-        raise CrsError(msg, loc=("buildings", "crs"))
-    crs = CRS.from_user_input(buildings.crs)
-    label = f"{crs.name}（{crs.to_string()}）"
-    if not crs.is_projected:
-        msg = (
-            f"参数 buildings 的坐标系 {label} 是地理坐标系（经纬度），不能按米计算距离；"
-            "请先投影到以米为单位的投影坐标系，如 UTM 49N（EPSG:32649）"
-        )
-        raise CrsError(msg, loc=("buildings", "crs"))
-    units = {axis.unit_name for axis in crs.axis_info}
-    if not units <= {"metre", "meter", "m"}:
-        msg = f"参数 buildings 的坐标系 {label} 的单位是 {'、'.join(sorted(units))}，不是米"
-        raise CrsError(msg, loc=("buildings", "crs"))
-    return buildings.crs
-
-
 def _column(frame: pd.DataFrame, col: str, ids: Objects, *, default: float | None) -> Floats:
     """Return a numeric column; a missing value is ``default`` or an error naming it."""
     zh = {**_REQUIRED, "party_members": "党员数", "mobile_party_members": "流动党员数"}[col]
@@ -2141,16 +2093,7 @@ def _building_columns(buildings: gpd.GeoDataFrame) -> tuple[Objects, Ints, Float
         if col not in buildings.columns:
             msg = f"楼栋图层缺少 {col}（{zh}）列"
             raise MissingColumnError(msg, loc=("buildings", col))
-    ids = np.asarray(buildings["building_id"].to_numpy(), dtype=object)
-    null = np.flatnonzero(pd.isna(buildings["building_id"]).to_numpy())
-    if len(null):
-        msg = f"第 {int(null[0])} 行楼栋没有编号（building_id）"
-        raise InvalidValueError(msg, loc=("buildings", int(null[0]), "building_id"))
-    dup = buildings["building_id"].duplicated(keep=False).to_numpy()
-    if dup.any():
-        first = ids[np.flatnonzero(dup)[0]]
-        msg = f"楼栋编号 {first!r} 出现了 {int((ids == first).sum())} 次，楼栋编号必须唯一"
-        raise DuplicateIdError(msg, loc=("buildings", "building_id"))
+    ids = checks.ids(buildings, "buildings", "building_id")
     h = _column(buildings, "households", ids, default=None)
     bad = np.flatnonzero((h < 0) | (h != np.round(h)))
     if len(bad):

@@ -11,7 +11,6 @@ are new calls with other ``closed_gates`` or ``points``; nothing stored changes.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,21 +24,19 @@ from scipy.spatial import cKDTree
 
 import geopandas as gpd
 import shapely
-from pyproj import CRS
 
-from gis_api.analysis.walknet import (
-    SNAP_SEARCH_M,
-    AnalysisInputError,
+from gis_api.analysis import checks
+from gis_api.analysis.errors import (
     CoverageMismatchError,
-    CrsError,
-    CrsMismatchError,
-    DuplicateIdError,
     GeometryError,
     InvalidValueError,
     MissingColumnError,
     OptionError,
-    Snapped,
     UnknownGateError,
+)
+from gis_api.analysis.walknet import (
+    SNAP_SEARCH_M,
+    Snapped,
     WalkGraph,
     build_graph,
     nearest_source_distances,
@@ -56,18 +53,8 @@ __all__ = [
     "LIFE_CIRCLE_M",
     "STREET_BUFFER_M",
     "WALK_SPEED_M_PER_MIN",
-    "AnalysisInputError",
     "Coverage",
-    "CoverageMismatchError",
-    "CrsError",
-    "CrsMismatchError",
-    "DuplicateIdError",
-    "GeometryError",
-    "InvalidValueError",
-    "MissingColumnError",
-    "OptionError",
     "ScenarioDiff",
-    "UnknownGateError",
     "compare",
     "limit_from",
     "service_coverage",
@@ -212,7 +199,7 @@ def limit_from(
         raise OptionError(msg, loc=("metres",))
     for name, value in (("metres", metres), ("minutes", minutes), ("speed", speed_m_per_min)):
         if value is not None:
-            _positive(name if name != "speed" else "speed_m_per_min", value)
+            checks.positive(name if name != "speed" else "speed_m_per_min", value)
             _within(name, float(value))
     if metres is not None:
         return float(metres)
@@ -238,17 +225,6 @@ def _within(name: str, value: float) -> None:
     if not lo <= value <= hi:
         msg = f"参数 {name} 应在 {lo:g}～{hi:g} {unit}之间，实际为 {value:g}"
         raise OptionError(msg, loc=(name,))
-
-
-def _positive(name: str, value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = math.nan
-    if not (math.isfinite(out) and out > 0):
-        msg = f"参数 {name} 应为正的有限数，实际为 {value!r}"
-        raise OptionError(msg, loc=(name,))
-    return out
 
 
 # --- the analysis -----------------------------------------------------------------------------
@@ -323,11 +299,11 @@ def service_coverage(
     OptionError
         A limit, speed, factor or width that is not a positive finite number.
     """
-    limit_m = _positive("limit_m", limit_m)
-    speed_m_per_min = _positive("speed_m_per_min", speed_m_per_min)
-    detour_factor = _positive("detour_factor", detour_factor)
-    street_buffer_m = _positive("street_buffer_m", street_buffer_m)
-    search_m = _positive("search_m", search_m)
+    limit_m = checks.positive("limit_m", limit_m)
+    speed_m_per_min = checks.positive("speed_m_per_min", speed_m_per_min)
+    detour_factor = checks.positive("detour_factor", detour_factor)
+    street_buffer_m = checks.positive("street_buffer_m", street_buffer_m)
+    search_m = checks.positive("search_m", search_m)
     shut = _gate_codes(closed_gates)
     has_network = edges is not None and len(edges) > 0
     layers: dict[str, gpd.GeoDataFrame | None] = {
@@ -336,9 +312,9 @@ def service_coverage(
         "edges": edges if has_network else None,
         "walled": walled,
     }
-    crs = _check_crs(layers)
-    b_ids = _ids(buildings, "buildings", "building_id")
-    p_ids = _ids(points, "points", "service_point_id")
+    crs = checks.metric_crs(layers)
+    b_ids = checks.ids(buildings, "buildings", "building_id")
+    p_ids = checks.ids(points, "points", "service_point_id")
     _check_geometry(buildings, "buildings", "building_id", b_ids, (_POLYGONAL, "面（Polygon）"))
     _check_geometry(points, "points", "service_point_id", p_ids, ((_POINT,), "点（Point）"))
     households = _numbers(buildings, "buildings", "households")
@@ -660,66 +636,6 @@ def _gate_codes(closed_gates: Iterable[str]) -> set[str]:
     return {str(code) for code in closed_gates}
 
 
-def _check_crs(layers: dict[str, gpd.GeoDataFrame | None]) -> Any:
-    """Refuse layers without a projected metric CRS or in different CRSs; return the CRS."""
-    first: tuple[str, CRS] | None = None
-    for name, frame in layers.items():
-        if frame is None:
-            continue
-        if frame.crs is None:
-            msg = (
-                f"参数 {name} 没有坐标系（crs 为 None），无法按米计算步行距离；"
-                "请先设置坐标系并投影到以米为单位的投影坐标系，如 EPSG:32649"
-            )
-            raise CrsError(msg, loc=(name, "crs"))
-        crs = CRS.from_user_input(frame.crs)
-        label = f"{crs.name}（{crs.to_string()}）"
-        if not crs.is_projected:
-            msg = (
-                f"参数 {name} 的坐标系 {label} 是地理坐标系（经纬度），不能按米计算步行距离；"
-                "请先投影到以米为单位的投影坐标系，如 UTM 49N（EPSG:32649）"
-            )
-            raise CrsError(msg, loc=(name, "crs"))
-        units = {axis.unit_name for axis in crs.axis_info}
-        if not units <= {"metre", "meter", "m"}:
-            msg = f"参数 {name} 的坐标系 {label} 的单位是 {'、'.join(sorted(units))}，不是米"
-            raise CrsError(msg, loc=(name, "crs"))
-        if first is None:
-            first = (name, crs)
-        elif not crs.equals(first[1]):
-            other = f"{first[1].name}（{first[1].to_string()}）"
-            msg = (
-                f"参数 {name} 的坐标系 {label} 与 {first[0]} 的坐标系 {other} 不同；"
-                "请先统一到同一投影坐标系"
-            )
-            raise CrsMismatchError(msg, loc=(name, "crs"))
-    assert first is not None  # buildings and points are always checked
-    return layers["buildings"].crs if layers["buildings"] is not None else first[1]
-
-
-def _ids(frame: gpd.GeoDataFrame, name: str, col: str) -> NDArray[np.object_]:
-    """Return the ids of ``frame`` from column or index ``col``, refusing gaps and repeats."""
-    if col in frame.columns:
-        values = frame[col]
-    elif frame.index.name == col:
-        values = frame.index.to_series()
-    else:
-        msg = f"参数 {name} 缺少 {col} 列（也可作为索引）"
-        raise MissingColumnError(msg, loc=(name, col))
-    missing = values.isna().to_numpy()
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        msg = f"参数 {name} 第 {row + 1} 行的 {col} 为空"
-        raise InvalidValueError(msg, loc=(name, "row", row + 1, col))
-    dup = values[values.duplicated(keep=False)]
-    if len(dup):
-        shown = "、".join(str(v) for v in pd.unique(dup.to_numpy())[:5])
-        msg = f"参数 {name} 的 {col} 有重复值：{shown}（共 {len(dup)} 行）；编号必须唯一"
-        raise DuplicateIdError(msg, loc=(name, col))
-    ids: NDArray[np.object_] = values.to_numpy(dtype=object)
-    return ids
-
-
 def _geoms(frame: gpd.GeoDataFrame) -> Geoms:
     return np.asarray(frame.geometry.array, dtype=object)
 
@@ -802,7 +718,7 @@ def _open(points: pd.DataFrame, ids: NDArray[np.object_]) -> Bools:
 
 def _aligned(coverage: Coverage, buildings: gpd.GeoDataFrame) -> NDArray[np.int64]:
     """Row of ``buildings`` for each row of ``coverage.buildings``; the id sets must match."""
-    ids = _ids(buildings, "buildings", "building_id")
+    ids = checks.ids(buildings, "buildings", "building_id")
     cov_ids = coverage.buildings["building_id"].to_numpy(dtype=object)
     index = pd.Index(ids)
     pos = index.get_indexer(pd.Index(cov_ids))
@@ -853,7 +769,7 @@ def summarize(
     if by not in buildings.columns:
         msg = f"参数 buildings 缺少 {by} 列，无法按其汇总"
         raise MissingColumnError(msg, loc=("buildings", by))
-    p_ids = _ids(points, "points", "service_point_id")
+    p_ids = checks.ids(points, "points", "service_point_id")
     known = set(coverage.points["service_point_id"].tolist())
     if len(p_ids) != len(known) or not known.issuperset(p_ids.tolist()):
         msg = f"参数 points（{len(p_ids)} 个）与 coverage 计算时的服务点不一致（{len(known)} 个）"

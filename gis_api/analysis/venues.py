@@ -66,10 +66,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 import geopandas as gpd
 
-from gis_api.analysis.walknet import (
-    AnalysisInputError,
+from gis_api.analysis import checks
+from gis_api.analysis.errors import (
     CoverageMismatchError,
-    DuplicateIdError,
     InvalidValueError,
     MissingColumnError,
     OptionError,
@@ -82,16 +81,10 @@ __all__ = [
     "DEMANDS",
     "LEGAL_CHECKS",
     "VENUE_KINDS",
-    "AnalysisInputError",
     "CoverageCurve",
-    "CoverageMismatchError",
     "CoverageSummary",
-    "DuplicateIdError",
-    "InvalidValueError",
     "MilpOutcome",
     "MilpProblem",
-    "MissingColumnError",
-    "OptionError",
     "PickExplanation",
     "ScoreWeights",
     "Selection",
@@ -1279,28 +1272,6 @@ def _choice_column(
     return out
 
 
-def _ids(frame: pd.DataFrame, name: str, col: str) -> NDArray[np.object_]:
-    """Return the ids of ``frame`` from column or index ``col``: present and unique."""
-    if col in frame.columns:
-        values = pd.Series(frame[col].to_numpy(dtype=object))
-    elif frame.index.name == col:
-        values = pd.Series(frame.index.to_numpy(dtype=object))
-    else:
-        msg = f"参数 {name} 缺少 {col} 列（也可作为索引）"
-        raise MissingColumnError(msg, loc=(name, col))
-    missing = values.isna().to_numpy()
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        msg = f"参数 {name} 第 {row + 1} 行的 {col} 为空"
-        raise InvalidValueError(msg, loc=(name, "row", row + 1, col))
-    dup = values[values.duplicated(keep=False)]
-    if len(dup):
-        shown = "、".join(str(v) for v in pd.unique(dup.to_numpy())[:5])
-        msg = f"参数 {name} 的 {col} 有重复值：{shown}（共 {len(dup)} 行）；编号必须唯一"
-        raise DuplicateIdError(msg, loc=(name, col))
-    return values.to_numpy(dtype=object)
-
-
 def _text(values: pd.Series | None, n: int) -> NDArray[np.object_]:
     out = np.full(n, None, dtype=object)
     if values is None:
@@ -1344,7 +1315,7 @@ def venue_scores(candidates: pd.DataFrame, weights: ScoreWeights | None = None) 
         msg = f"参数 weights 应为 ScoreWeights，实际为 {type(weights).__name__}"
         raise OptionError(msg, loc=("weights",))
     name = "candidates"
-    ids = _ids(candidates, name, "candidate_id")
+    ids = checks.ids(candidates, name, "candidate_id")
     n = len(ids)
     raw: dict[str, Floats] = {c: np.zeros(n) for c in CRITERIA}
     if "compound_maturity" in candidates.columns:
@@ -1597,7 +1568,7 @@ def venue_selection(
     weight_score = _real_option("weight_score", weight_score, positive=False)
     time_limit_s = _real_option("time_limit_s", time_limit_s, positive=True)
 
-    b_ids = _ids(buildings, "buildings", "building_id")
+    b_ids = checks.ids(buildings, "buildings", "building_id")
     if demand not in buildings.columns:
         what = "常住人口" if demand == "residents" else "户数"
         msg = f"参数 buildings 缺少 {demand} 列（按{what}计算覆盖）"
@@ -1682,7 +1653,7 @@ def _candidates(
 ) -> pd.DataFrame:
     """Build the candidates' table: ids, names, kinds, compounds, legality, eligibility, score."""
     name = "candidates"
-    ids = _ids(candidates, name, "candidate_id")
+    ids = checks.ids(candidates, name, "candidate_id")
     n = len(ids)
     if "kind" not in candidates.columns:
         msg = "参数 candidates 缺少 kind 列（场地类型）"

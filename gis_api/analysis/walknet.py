@@ -28,21 +28,16 @@ from scipy.spatial import cKDTree
 
 import shapely
 
+from gis_api.analysis.errors import (
+    GeometryError,
+    OptionError,
+)
+
 __all__ = [
     "SNAP_SEARCH_M",
-    "AnalysisInputError",
-    "CoverageMismatchError",
-    "CrsError",
-    "CrsMismatchError",
-    "DuplicateIdError",
-    "GeometryError",
-    "InvalidValueError",
-    "MissingColumnError",
     "NearestSource",
-    "OptionError",
     "Reach",
     "Snapped",
-    "UnknownGateError",
     "WalkGraph",
     "build_graph",
     "distances_within",
@@ -69,78 +64,6 @@ _MIN_SPREAD_M = 250.0
 # the exact limit is applied to the final sums.
 _LIMIT_SLACK = 1e-9
 _LINESTRING = 1
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class AnalysisInputError(ValueError):
-    """Bad input to an analysis; ``msg`` is zh-CN, ``loc`` says where, ``type`` is a code.
-
-    The shape follows the store's errors (``loc`` like FastAPI's 422 ``detail``), so the API
-    can map these to one 4xx body without the analyses importing the store.
-    """
-
-    type: str = "analysis_input"
-
-    def __init__(self, msg: str, *, loc: tuple[str | int, ...] = ()) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.loc = loc
-
-
-class CrsError(AnalysisInputError):
-    """A layer without a CRS, in a geographic CRS, or in one whose unit is not the metre."""
-
-    type = "crs_not_projected"
-
-
-class CrsMismatchError(AnalysisInputError):
-    """Two layers of one analysis in different CRSs."""
-
-    type = "crs_mismatch"
-
-
-class GeometryError(AnalysisInputError):
-    """A missing, empty, invalid or wrongly typed geometry, or bad network arrays."""
-
-    type = "invalid_geometry"
-
-
-class DuplicateIdError(AnalysisInputError):
-    """Two features with the same id."""
-
-    type = "duplicate_id"
-
-
-class MissingColumnError(AnalysisInputError):
-    """A column the analysis needs is not there."""
-
-    type = "missing_column"
-
-
-class InvalidValueError(AnalysisInputError):
-    """An attribute value the analysis cannot use (an unknown kind, a missing open state)."""
-
-    type = "invalid_value"
-
-
-class OptionError(AnalysisInputError):
-    """A keyword option out of range (a limit, a speed, a grouping)."""
-
-    type = "invalid_option"
-
-
-class UnknownGateError(AnalysisInputError):
-    """A gate to close that the network does not have."""
-
-    type = "unknown_gate"
-
-
-class CoverageMismatchError(AnalysisInputError):
-    """A coverage used with buildings, points or another coverage it was not computed for."""
-
-    type = "coverage_mismatch"
 
 
 # --- the graph --------------------------------------------------------------------------------

@@ -18,14 +18,17 @@ from scipy.sparse.csgraph import connected_components, floyd_warshall
 import geopandas as gpd
 import shapely
 
+from gis_api.analysis import errors
 from gis_api.analysis import lead_zones as lz
-from gis_api.analysis.walknet import (
+from gis_api.analysis.errors import (
     AnalysisInputError,
     CrsError,
     DuplicateIdError,
     InvalidValueError,
     MissingColumnError,
     OptionError,
+)
+from gis_api.analysis.walknet import (
     build_graph,
 )
 
@@ -420,20 +423,20 @@ def test_big_components_use_sparse_distances_with_the_same_result(
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"households": [10, -1]}, lz.LeadZoneInputError, "非负整数"),
-        ({"households": [10, 2.5]}, lz.LeadZoneInputError, "非负整数"),
-        ({"occupancy": [1.0, 1.2]}, lz.LeadZoneInputError, "0 到 1"),
-        ({"occupancy": [1.0, np.nan]}, lz.LeadZoneInputError, "缺失"),
-        ({"occupancy": [1.0]}, lz.LeadZoneInputError, "不一致"),
-        ({"compound": [0, -2]}, lz.LeadZoneInputError, "小区编号"),
-        ({"neighbours": np.zeros((2, 2))}, lz.NeighbourGraphError, "稀疏矩阵"),
-        ({"neighbours": csr_matrix((3, 3))}, lz.NeighbourGraphError, "形状"),
-        ({"neighbours": walk(2, [(0, 1, -5.0)])}, lz.NeighbourGraphError, "非负米数"),
+        ({"households": [10, -1]}, errors.LeadZoneInputError, "非负整数"),
+        ({"households": [10, 2.5]}, errors.LeadZoneInputError, "非负整数"),
+        ({"occupancy": [1.0, 1.2]}, errors.LeadZoneInputError, "0 到 1"),
+        ({"occupancy": [1.0, np.nan]}, errors.LeadZoneInputError, "缺失"),
+        ({"occupancy": [1.0]}, errors.LeadZoneInputError, "不一致"),
+        ({"compound": [0, -2]}, errors.LeadZoneInputError, "小区编号"),
+        ({"neighbours": np.zeros((2, 2))}, errors.NeighbourGraphError, "稀疏矩阵"),
+        ({"neighbours": csr_matrix((3, 3))}, errors.NeighbourGraphError, "形状"),
+        ({"neighbours": walk(2, [(0, 1, -5.0)])}, errors.NeighbourGraphError, "非负米数"),
         ({"min_occupancy": 1.5}, OptionError, "min_occupancy"),
         ({"max_walk_m": 0}, OptionError, "max_walk_m"),
-        ({"locked": {"A": [0], "B": [0, 1]}}, lz.LockConflictError, "同时属于"),
-        ({"locked": {"A": [5]}}, lz.LockConflictError, "不存在"),
-        ({"locked": {"A": []}}, lz.LockConflictError, "没有任何楼栋"),
+        ({"locked": {"A": [0], "B": [0, 1]}}, errors.LockConflictError, "同时属于"),
+        ({"locked": {"A": [5]}}, errors.LockConflictError, "不存在"),
+        ({"locked": {"A": []}}, errors.LockConflictError, "没有任何楼栋"),
     ],
 )
 def test_bad_input_is_refused_in_chinese(kwargs: dict[str, Any], error: type, match: str) -> None:
@@ -555,7 +558,7 @@ def test_adapter_refuses_bad_buildings(change: Any, error: type, match: str) -> 
 
 
 def test_adapter_refuses_misaligned_or_short_neighbours() -> None:
-    with pytest.raises(lz.NeighbourGraphError, match=r"\(5, 5\)"):
+    with pytest.raises(errors.NeighbourGraphError, match=r"\(5, 5\)"):
         lz.lead_zones(hand_buildings(), csr_matrix((4, 4)))
     short = lz.neighbour_graph_euclidean(hand_buildings(), 100.0)
     with pytest.raises(OptionError, match="100 米"):

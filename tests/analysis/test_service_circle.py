@@ -17,6 +17,7 @@ import pytest
 import geopandas as gpd
 import shapely
 
+from gis_api.analysis import errors
 from gis_api.analysis import service_circle as sc
 from gis_api.analysis import walknet as wn
 from tests.analysis.test_walknet import (
@@ -290,7 +291,7 @@ def test_compare_opening_and_adding_points(buildings, edges, walled) -> None:
 
 
 def test_compare_refuses_mixed_methods(buildings, points, edges, walled) -> None:
-    with pytest.raises(sc.CoverageMismatchError, match="直线"):
+    with pytest.raises(errors.CoverageMismatchError, match="直线"):
         sc.compare(
             cover(buildings, points, edges, walled), cover(buildings, points, None, None), buildings
         )
@@ -307,9 +308,9 @@ def test_limit_from_gb50180() -> None:
     assert sc.limit_from(minutes=12) == pytest.approx(800.0)
     assert sc.limit_from(minutes=10, speed_m_per_min=80) == 800.0
     assert sc.limit_from(metres=750) == 750.0
-    with pytest.raises(sc.OptionError, match="只能给出一个"):
+    with pytest.raises(errors.OptionError, match="只能给出一个"):
         sc.limit_from(metres=500, minutes=10)
-    with pytest.raises(sc.OptionError, match="minutes"):
+    with pytest.raises(errors.OptionError, match="minutes"):
         sc.limit_from(minutes=-1)
 
 
@@ -317,68 +318,68 @@ def test_limit_from_gb50180() -> None:
 
 
 def test_geographic_crs_is_refused(buildings, points, edges, walled) -> None:
-    with pytest.raises(sc.CrsError, match=r"buildings.*EPSG:4326.*地理坐标系"):
+    with pytest.raises(errors.CrsError, match=r"buildings.*EPSG:4326.*地理坐标系"):
         cover(buildings.to_crs(4326), points, edges, walled)
-    with pytest.raises(sc.CrsError, match="没有坐标系"):
+    with pytest.raises(errors.CrsError, match="没有坐标系"):
         cover(buildings.set_crs(None, allow_override=True), points, edges, walled)
     # Geographic is refused even without a network.
-    with pytest.raises(sc.CrsError, match="points"):
+    with pytest.raises(errors.CrsError, match="points"):
         cover(buildings, points.to_crs(4490), None, None)
 
 
 def test_mixed_crs_is_refused(buildings, points, edges, walled) -> None:
-    with pytest.raises(sc.CrsMismatchError, match=r"edges.*32650"):
+    with pytest.raises(errors.CrsMismatchError, match=r"edges.*32650"):
         cover(buildings, points, edges.set_crs(32650, allow_override=True), walled)
 
 
 def test_duplicate_ids_are_refused(buildings, points, edges, walled) -> None:
     dup = buildings.assign(building_id=["B1", "B2", "B1", "B4"])
-    with pytest.raises(sc.DuplicateIdError, match=r"building_id.*B1"):
+    with pytest.raises(errors.DuplicateIdError, match=r"building_id.*B1"):
         cover(dup, points, edges, walled)
     twice = pd.concat([points, points])
-    with pytest.raises(sc.DuplicateIdError, match="SP1"):
+    with pytest.raises(errors.DuplicateIdError, match="SP1"):
         cover(buildings, twice, edges, walled)
-    assert issubclass(sc.DuplicateIdError, ValueError)
+    assert issubclass(errors.DuplicateIdError, ValueError)
 
 
 def test_empty_and_wrong_geometry_is_refused(buildings, points, edges, walled) -> None:
     empty = buildings.copy()
     empty.loc[1, "geometry"] = shapely.Polygon()
-    with pytest.raises(sc.GeometryError, match=r"B2.*为空"):
+    with pytest.raises(errors.GeometryError, match=r"B2.*为空"):
         cover(empty, points, edges, walled)
     as_points = buildings.copy()
     as_points["geometry"] = as_points.geometry.centroid
-    with pytest.raises(sc.GeometryError, match=r"B1.*Point"):
+    with pytest.raises(errors.GeometryError, match=r"B1.*Point"):
         cover(as_points, points, edges, walled)
     bowtie = buildings.copy()
     bowtie.loc[0, "geometry"] = shapely.Polygon(
         [xy((45, 75)), xy((55, 85)), xy((55, 75)), xy((45, 85))]
     )
-    with pytest.raises(sc.GeometryError, match=r"B1.*无效"):
+    with pytest.raises(errors.GeometryError, match=r"B1.*无效"):
         cover(bowtie, points, edges, walled)
 
 
 def test_bad_options_and_columns_are_refused(buildings, points, edges, walled) -> None:
-    with pytest.raises(sc.UnknownGateError, match="G-X"):
+    with pytest.raises(errors.UnknownGateError, match="G-X"):
         cover(buildings, points, edges, walled, closed=("G-X",))
-    with pytest.raises(sc.OptionError, match="closed_gates"):
+    with pytest.raises(errors.OptionError, match="closed_gates"):
         sc.service_coverage(buildings, points, edges, closed_gates="G-E")
-    with pytest.raises(sc.OptionError, match="limit_m"):
+    with pytest.raises(errors.OptionError, match="limit_m"):
         sc.service_coverage(buildings, points, edges, limit_m=0)
-    with pytest.raises(sc.MissingColumnError, match="households"):
+    with pytest.raises(errors.MissingColumnError, match="households"):
         cover(buildings.drop(columns="households"), points, edges, walled)
-    with pytest.raises(sc.MissingColumnError, match="building_id"):
+    with pytest.raises(errors.MissingColumnError, match="building_id"):
         cover(buildings.drop(columns="building_id"), points, edges, walled)
-    with pytest.raises(sc.InvalidValueError, match="library"):
+    with pytest.raises(errors.InvalidValueError, match="library"):
         cover(buildings, points.assign(kind=["centre", "library"]), edges, walled)
-    with pytest.raises(sc.InvalidValueError, match="is_open"):
+    with pytest.raises(errors.InvalidValueError, match="is_open"):
         cover(buildings, points.assign(is_open=[True, None]), edges, walled)
     cov = cover(buildings, points, edges, walled)
-    with pytest.raises(sc.OptionError, match="street"):
+    with pytest.raises(errors.OptionError, match="street"):
         sc.summarize(cov, buildings, points, by="street")
-    with pytest.raises(sc.CoverageMismatchError, match="buildings"):
+    with pytest.raises(errors.CoverageMismatchError, match="buildings"):
         sc.summarize(cov, buildings.iloc[:3], points, by="grid")
-    with pytest.raises(sc.CoverageMismatchError, match="points"):
+    with pytest.raises(errors.CoverageMismatchError, match="points"):
         sc.summarize(cov, buildings, make_points(SP9=((0, 0), "other", True)), by="grid")
 
 

@@ -13,14 +13,16 @@ from scipy import sparse
 import geopandas as gpd
 import shapely
 
-from gis_api.analysis.venues import (
+from gis_api.analysis.errors import (
     CoverageMismatchError,
     DuplicateIdError,
     InvalidValueError,
-    MilpOutcome,
-    MilpProblem,
     MissingColumnError,
     OptionError,
+)
+from gis_api.analysis.venues import (
+    MilpOutcome,
+    MilpProblem,
     ScoreWeights,
     coverage_curve,
     explain,

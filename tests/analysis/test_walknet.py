@@ -31,6 +31,7 @@ import pytest
 
 import shapely
 
+from gis_api.analysis import errors
 from gis_api.analysis import walknet as wn
 
 X0, Y0 = 700_000.0, 2_540_000.0
@@ -184,7 +185,7 @@ def test_build_graph_rejects_bad_arrays(kwargs: dict[str, Any], match: str) -> N
         "geometry": shapely.linestrings([[[0, 0], [1, 0]], [[1, 0], [2, 0]]]),
     }
     args.update(kwargs)
-    with pytest.raises(wn.GeometryError, match=match):
+    with pytest.raises(errors.GeometryError, match=match):
         wn.build_graph(args["source"], args["target"], args["length_m"], args["geometry"])
 
 
@@ -424,7 +425,7 @@ def test_nearest_and_within_match_networkx_on_a_random_grid() -> None:
 def test_distances_within_rejects_a_bad_limit() -> None:
     g, pts = random_grid(n=4)
     s = wn.snap_points(g, pts[:3])
-    with pytest.raises(wn.OptionError, match="limit_m"):
+    with pytest.raises(errors.OptionError, match="limit_m"):
         wn.distances_within(g, s, s, limit_m=float("nan"))
 
 
