@@ -338,28 +338,29 @@ def analyze_service_circle(
     ] = None,
 ) -> None:
     """15 分钟服务圈：每栋楼到最近开放服务点的步行距离（经出入口、绕开围墙）与覆盖情况。"""
-    from gis_api import analyses
-    from layers.io.files import write_table
+    from gis_api.analyses import common
+    from gis_api.analyses import service_circle as circle
 
     try:
         with _progress() as progress:
             progress("read", 0, 1)
-            limit = analyses.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
+            limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
             with services.transaction(get_settings()) as session:
-                p = analyses.project(session, community)
+                p = common.project(session, community)
             progress("read", 1, 1)
             progress("analyse", 0, 1)
-            what = analyses.scenario_from(close_gates=close_gate or (), open_gates=open_gate or ())
-            cov = analyses.coverage(
+            what = common.scenario_from(close_gates=close_gate or (), open_gates=open_gate or ())
+            result = circle.run(
                 p, limit_m=limit, scenario=what, with_areas=False, speed_m_per_min=speed
             )
             progress("analyse", 1, 1)
-            table = analyses.building_table(p, cov)
-            write_table(table, out)
+            table = circle.to_table(result)
+            common.write_table(table, out)
             progress("write", 1, 1)
     except GridmapError as exc:
         raise _fail(exc) from exc
-    summary = analyses.summaries(p, cov)["community"][0]
+    cov = result.coverage
+    summary = circle.summaries(result)["community"][0]
     mode = (
         "（无步行路网：按直线距离 × 绕行系数近似）"
         if cov.approximate
@@ -397,29 +398,30 @@ def analyze_venues(
     ] = 1,
 ) -> None:
     """红房子选址：在候选场地中选 k 处，与现有服务点一起步行覆盖最多居民（最大覆盖模型）。"""
-    from gis_api import analyses
+    from gis_api.analyses import common, venues
 
     try:
         with _progress() as progress:
             progress("read", 0, 1)
-            limit = analyses.limit_m(metres=metres, minutes=None, speed_m_per_min=None)
+            limit = common.limit_m(metres=metres, minutes=None, speed_m_per_min=None)
             with services.transaction(get_settings()) as session:
-                p = analyses.project(session, community)
+                p = common.project(session, community)
             progress("read", 1, 1)
             progress("analyse", 0, 1)
-            plan, approximate = analyses.venue_plan(
+            result = venues.run(
                 p,
                 k=k,
                 limit_m=limit,
-                demand=demand,
+                demand=demand,  # type: ignore[arg-type]  # the analysis refuses any other
                 weight_score=weight_score,
                 include_incomplete_legal=include_incomplete_legal,
                 max_per_compound=max_per_compound,
             )
             progress("analyse", 1, 1)
-            analyses.write_table_any(analyses.picks_frame(p, plan), out)
+            common.write_table(venues.to_table(result), out)
     except GridmapError as exc:
         raise _fail(exc) from exc
+    plan, approximate = result.plan, result.approximate
     table = Table(title=f"红房子选址（步行 {limit:.0f} 米{'，直线近似' if approximate else ''}）")
     for col in ("名次", "场地", "名称", "新增覆盖人口", "覆盖后人口", "落选的次优"):
         table.add_column(col)
@@ -474,18 +476,14 @@ def analyze_lead_zones(
     save: Annotated[bool, typer.Option("--save", help="保存方案（已锁定的责任区不变）")] = False,
 ) -> None:
     """楼长责任区：按“就近、连片、方便”自动划分，先显示与已保存方案的差异，--save 才保存。"""
-    import pandas as pd
-
-    import geopandas as gpd
-
-    from gis_api import analyses
-    from layers.queries import save_zones
+    from gis_api.analyses import common
+    from gis_api.analyses import lead_zones as lead
 
     settings = get_settings()
     try:
         with _progress() as progress, services.transaction(settings) as session:
             progress("analyse", 0, 1)
-            p, plan = analyses.lead_zones_for(
+            result = lead.run(
                 session,
                 community,
                 settings,
@@ -496,19 +494,13 @@ def analyze_lead_zones(
             )
             progress("analyse", 1, 1)
             if save:
-                counts = save_zones(
-                    session, community, plan.zones.to_crs("EPSG:4326"), plan.buildings
-                )
-        rows = plan.buildings[["building_id", "zone_id", "zone_kind", "rule", "reason_zh"]]
-        table = p.buildings[["building_id", "geometry"]].merge(rows, on="building_id")
-        analyses.write_table_any(
-            gpd.GeoDataFrame(table, geometry="geometry", crs=p.crs).to_crs("EPSG:4326"),
-            out,
-        )
+                counts = lead.save(session, result)
+        common.write_table(lead.to_table(result), out)
     except GridmapError as exc:
         raise _fail(exc) from exc
-    kinds = pd.Series(plan.buildings["zone_kind"]).value_counts().to_dict()
-    diff = analyses.diff_dict(plan.diff)
+    plan = result.plan
+    kinds = lead.kind_counts(result)
+    diff = lead.diff_json(plan.diff)
     zones = plan.zones
     console.print(
         f"{len(zones)} 个责任区：独立 {kinds.get('own', 0)} 栋、"

@@ -1,19 +1,23 @@
-"""Analysis endpoints: the 15-minute service circle and its scenarios."""
+"""Analysis endpoints: the 15-minute service circle, its scenarios and red-house venues.
+
+Each endpoint reads its parameters, calls the analysis's glue in :mod:`gis_api.analyses`
+(``run``) and answers its ``to_json``; files are its ``to_table``.
+"""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from gis_api import analyses
+from gis_api.analyses import common, venues
+from gis_api.analyses import service_circle as circle
 from gis_api.deps import PlainStr, SessionDep
 
 router = APIRouter(prefix="/api/analysis", tags=["分析 analysis"])
@@ -21,23 +25,6 @@ router = APIRouter(prefix="/api/analysis", tags=["分析 analysis"])
 Metres = Annotated[float | None, Query(gt=0, description="步行距离上限（米），默认 1000")]
 Minutes = Annotated[float | None, Query(gt=0, description="或：步行分钟数（15/10/5 按国标）")]
 Speed = Annotated[float | None, Query(gt=0, description="步行速度（米/分钟）")]
-
-
-def _circle(
-    p: analyses.Projected, cov: Any, scenario: analyses.Scenario | None = None
-) -> dict[str, Any]:
-    buildings = analyses.building_table(p, cov)
-    return {
-        "community": p.inputs.community,
-        "limit_m": cov.limit_m,
-        "speed_m_per_min": cov.speed_m_per_min,
-        "approximate": cov.approximate,
-        "summary": analyses.summaries(p, cov, scenario),
-        "uncovered": analyses.uncovered_list(p, cov, scenario),
-        "buildings": json.loads(buildings.to_json(na="null", drop_id=True)),
-        "areas": analyses.areas_geojson(cov),
-        "closed_gates": sorted(p.closed_gates),
-    }
 
 
 @router.get("/service-circle", summary="15 分钟服务圈：每栋楼的步行距离、覆盖情况与服务范围")
@@ -49,9 +36,9 @@ def service_circle(
     speed: Speed = None,
 ) -> dict[str, Any]:
     """Walk every building to its nearest open service point on the network (gates included)."""
-    limit = analyses.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
-    p = analyses.project(session, community)
-    return _circle(p, analyses.coverage(p, limit_m=limit, speed_m_per_min=speed))
+    limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
+    p = common.project(session, community)
+    return circle.to_json(circle.run(p, limit_m=limit, speed_m_per_min=speed))
 
 
 class NewPointIn(BaseModel):
@@ -81,25 +68,21 @@ class ScenarioIn(BaseModel):
 )
 def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
     """Coverage before and after the scenario, and who gains or loses (nothing is saved)."""
-    limit = analyses.limit_m(metres=body.metres, minutes=body.minutes, speed_m_per_min=body.speed)
-    p = analyses.project(session, body.community)
-    what = analyses.scenario_from(
+    limit = common.limit_m(metres=body.metres, minutes=body.minutes, speed_m_per_min=body.speed)
+    p = common.project(session, body.community)
+    what = common.scenario_from(
         close_gates=body.close_gates,
         open_gates=body.open_gates,
         add_points=[a.model_dump() for a in body.add_points],
         remove_points=body.remove_points,
     )
     speed = body.speed
-    before = analyses.coverage(p, limit_m=limit, with_areas=False, speed_m_per_min=speed)
-    after = analyses.coverage(p, limit_m=limit, scenario=what, speed_m_per_min=speed)
-    return {
-        "before": analyses.summaries(p, before)["community"],
-        "after": _circle(p, after, what),
-        "diff": analyses.diff_record(p, before, after),
-    }
+    before = circle.run(p, limit_m=limit, with_areas=False, speed_m_per_min=speed)
+    after = circle.run(p, limit_m=limit, scenario=what, speed_m_per_min=speed)
+    return circle.scenario_json(before, after)
 
 
-def _venue_plan(
+def _venues(
     session: Any,
     community: str,
     k: int,
@@ -109,19 +92,20 @@ def _venue_plan(
     weight_score: float,
     include_incomplete_legal: bool,
     max_per_compound: int,
-) -> tuple[analyses.Projected, Any, bool, float]:
-    limit = analyses.limit_m(metres=metres, minutes=minutes, speed_m_per_min=None)
-    p = analyses.project(session, community)
-    plan, approximate = analyses.venue_plan(
-        p,
+    *,
+    with_circle: bool = False,
+) -> venues.Venues:
+    limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=None)
+    return venues.run(
+        common.project(session, community),
         k=k,
         limit_m=limit,
-        demand=demand,
+        demand=cast("venues.Demand", demand),  # the query's pattern allows no other
         weight_score=weight_score,
         include_incomplete_legal=include_incomplete_legal,
         max_per_compound=max_per_compound,
+        with_circle=with_circle,
     )
-    return p, plan, approximate, limit
 
 
 K = Annotated[int, Query(ge=1, le=100, description="新增红房子个数")]
@@ -145,8 +129,12 @@ def venue_selection(
     include_incomplete_legal: Incomplete = False,
     max_per_compound: PerCompound = 1,
 ) -> dict[str, Any]:
-    """Pick ``k`` candidate rooms that, with the existing points, cover the most residents."""
-    p, plan, approximate, limit = _venue_plan(
+    """Pick ``k`` candidate rooms that, with the existing points, cover the most residents.
+
+    ``circle`` gives the service areas with the picks open and the buildings they newly
+    cover (what the venue page draws).
+    """
+    result = _venues(
         session,
         community,
         k,
@@ -156,25 +144,9 @@ def venue_selection(
         weight_score,
         include_incomplete_legal,
         max_per_compound,
+        with_circle=True,
     )
-    records = analyses.records
-    return {
-        "community": community,
-        "limit_m": limit,
-        "approximate": approximate,
-        "demand": plan.demand,
-        "optimal": plan.optimal,
-        "gap": plan.gap,
-        "method": plan.method,
-        "seconds": plan.seconds,
-        "note": plan.note,
-        "before": plan.before.__dict__,
-        "after": plan.after.__dict__,
-        "picks": json.loads(analyses.picks_frame(p, plan).to_json(na="null", drop_id=True)),
-        "curve": records(plan.curve),
-        "excluded": records(plan.excluded),
-        "scores": records(plan.scores),
-    }
+    return venues.to_json(result)
 
 
 @router.get(
@@ -195,7 +167,7 @@ def venue_export(
     max_per_compound: PerCompound = 1,
 ) -> FileResponse:
     """Return the picks as a file planners can take to a meeting."""
-    p, plan, _, _ = _venue_plan(
+    result = _venues(
         session,
         community,
         k,
@@ -208,7 +180,7 @@ def venue_export(
     )
     folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     path = folder / f"红房子选址_{community}.{fmt}"
-    analyses.write_table_any(analyses.picks_frame(p, plan), path)
+    common.write_table(venues.to_table(result), path)
     return FileResponse(
         path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
     )

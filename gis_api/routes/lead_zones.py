@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,10 +12,10 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
-from gis_api import analyses
+from gis_api.analyses import common
+from gis_api.analyses import lead_zones as zones
 from gis_api.deps import SessionDep, SettingsDep
 from layers import domain
-from layers.queries import lock_zone, save_zones, zone_roster
 
 router = APIRouter(tags=["楼长责任区 lead zones"])
 
@@ -35,14 +34,6 @@ MaxWalk = Annotated[
 Cross = Annotated[bool, Query(description="是否允许跨小区合并")]
 
 
-def _zones_geojson(plan: Any) -> dict[str, Any]:
-    zones = plan.zones.to_crs("EPSG:4326").copy()
-    for col in ("members", "flags", "party_group_buildings"):
-        if col in zones:
-            zones[col] = zones[col].map(list)
-    return dict(json.loads(zones.to_json(na="null", drop_id=True)))
-
-
 @router.get("/api/analysis/lead-zones", summary="楼长责任区自动划分（预览，含与已保存方案的差异）")
 def preview(
     session: SessionDep,
@@ -54,7 +45,7 @@ def preview(
     cross_compounds: Cross = False,
 ) -> dict[str, Any]:
     """Group buildings by the Foshan rule; nothing is saved. Locked zones are kept."""
-    _, plan = analyses.lead_zones_for(
+    result = zones.run(
         session,
         community,
         settings,
@@ -63,14 +54,7 @@ def preview(
         max_walk_m=max_walk_m,
         cross_compounds=cross_compounds,
     )
-    return {
-        "community": community,
-        "approximate": plan.approximate,
-        "kinds": plan.buildings["zone_kind"].value_counts().to_dict(),
-        "zones": _zones_geojson(plan),
-        "buildings": analyses.records(plan.buildings),
-        "diff": analyses.diff_dict(plan.diff),
-    }
+    return zones.to_json(result)
 
 
 @router.post("/api/lead-zones/save", summary="保存楼长责任区方案（已锁定的责任区保持不变）")
@@ -85,7 +69,7 @@ def save(
 ) -> dict[str, Any]:
     """Run the grouping and save it, replacing unlocked zones; return the diff it applied."""
     with session.begin():
-        _, plan = analyses.lead_zones_for(
+        result = zones.run(
             session,
             community,
             settings,
@@ -94,8 +78,8 @@ def save(
             max_walk_m=max_walk_m,
             cross_compounds=cross_compounds,
         )
-        counts = save_zones(session, community, plan.zones.to_crs("EPSG:4326"), plan.buildings)
-    return {**counts, "diff": analyses.diff_dict(plan.diff)}
+        counts = zones.save(session, result)
+    return {**counts, "diff": zones.diff_json(result.plan.diff)}
 
 
 class LockIn(BaseModel):
@@ -113,14 +97,14 @@ def lock(
 ) -> dict[str, Any]:
     """Lock a saved zone so later runs keep it, or unlock it."""
     with session.begin():
-        lock_zone(session, community, code, locked=body.locked)
+        zones.lock(session, community, code, locked=body.locked)
     return {"zone_id": code, "locked": body.locked}
 
 
 @router.get("/api/lead-zones", summary="已保存的楼长责任区（GeoJSON）")
 def saved(session: SessionDep, community: Annotated[str, Query()]) -> dict[str, Any]:
     """Return the saved zones with members, households and lead."""
-    return dict(json.loads(zone_roster(session, community).to_json(na="null", drop_id=True)))
+    return common.geojson(zones.roster(session, community))
 
 
 @router.get(
@@ -136,7 +120,7 @@ def roster(
     """Return the roster: zone, buildings, households, lead."""
     folder = Path(tempfile.mkdtemp(prefix="gridmap-roster-"))
     path = folder / f"楼长责任区_{community}.{fmt}"
-    analyses.write_table_any(zone_roster(session, community), path)
+    common.write_table(zones.roster(session, community), path)
     return FileResponse(
         path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
     )

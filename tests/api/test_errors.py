@@ -142,3 +142,15 @@ def test_walks_no_one_walks_are_refused(
     r = client.get("/api/analysis/service-circle", params={"community": "T1", **params})
     assert r.status_code == 422, r.text
     assert says in _detail(r)["msg"]
+
+
+def test_an_analysis_refusal_keeps_its_own_type_and_place(client: TestClient) -> None:
+    """The glue translates analysis errors once, keeping their code (not "analysis_error")."""
+    r = client.get(
+        "/api/analysis/service-circle", params={"community": "T1", "metres": 500, "minutes": 10}
+    )
+    assert r.status_code == 422, r.text
+    item = _detail(r)
+    assert item["type"] == "invalid_option"
+    assert item["loc"] == ["metres"]
+    assert "只能给出一个" in item["msg"]

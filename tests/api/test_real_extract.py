@@ -5,16 +5,20 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.orm import Session
 
-from gis_api import analyses
+from gis_api.analyses import common, venues
+from gis_api.analyses import lead_zones as lead
+from gis_api.analyses import service_circle as circle
+from gis_api.settings import Settings
 from layers.demo import load_place
 
 
 def test_all_analyses_on_haidian(session: Session) -> None:
     load_place(session, "haidian")
-    p = analyses.project(session, "HD")
-    assert p.edges is not None and len(p.edges) > 500  # the real walking network
+    p = common.project(session, "HD")
+    edges = p.walker.edges
+    assert edges is not None and len(edges) > 500  # the real walking network
 
-    cov = analyses.coverage(p, limit_m=1000)
+    cov = circle.run(p, limit_m=1000).coverage
     assert not cov.approximate
     walk = cov.buildings["walk_m"].to_numpy(dtype=float)
     reached = np.isfinite(walk)
@@ -29,14 +33,14 @@ def test_all_analyses_on_haidian(session: Session) -> None:
     assert np.all(walk[reached] >= straight[reached] - 1e-6)
     assert cov.areas is not None and len(cov.areas) == int(p.points["is_open"].sum())
 
-    plan, approximate = analyses.venue_plan(p, k=2, limit_m=500, include_incomplete_legal=True)
-    assert not approximate
+    picked = venues.run(p, k=2, limit_m=500, include_incomplete_legal=True)
+    plan = picked.plan
+    assert not picked.approximate
     assert plan.after.residents >= plan.before.residents
     assert len(plan.picks) <= 2
 
-    zones = analyses.lead_zone_plan(
-        session, p, min_households=50, min_occupancy=0.5, max_walk_m=150
-    )
+    defaults = Settings(lead_min_households=50, lead_min_occupancy=0.5, lead_max_walk_m=150)
+    zones = lead.run(session, "HD", defaults).plan
     ids = zones.buildings["building_id"]
     assert ids.is_unique and set(ids) == set(p.buildings["building_id"])
     assert set(zones.buildings["zone_kind"]) <= {"own", "shared", "rotating"}
