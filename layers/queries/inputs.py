@@ -1,0 +1,85 @@
+"""Inputs of the analyses: one community's layers as the analyses take them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+import geopandas as gpd
+
+from layers.queries.reads import community_id, read_frame
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """One community's layers as the analyses take them (EPSG:4326; project before use).
+
+    ``edges`` is empty when the community has no walking network yet.
+    """
+
+    community: str
+    buildings: gpd.GeoDataFrame
+    points: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    walled: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame
+
+
+def analysis_inputs(session: Session, community: str) -> AnalysisInputs:
+    """Read what the service circle, venue selection and lead zones need, for one community."""
+    params = {"cid": community_id(session, community)}
+
+    def read(sql: str) -> gpd.GeoDataFrame:
+        return read_frame(session, sql, params)
+
+    buildings = read("""
+        SELECT b.id, b.code AS building_id, b.name, b.households, b.residents, b.occupancy,
+               b.floors, b.party_members, b.mobile_party_members, b.lead_name,
+               c.code AS compound, c.name AS compound_name, g.code AS grid, g.name AS grid_name,
+               b.geom
+        FROM buildings b
+        LEFT JOIN compounds c ON c.id = b.compound_id
+        LEFT JOIN grids g ON g.id = b.grid_id
+        WHERE b.community_id = :cid ORDER BY b.code
+    """)
+    points = read("""
+        SELECT p.id, p.code AS service_point_id, p.name, p.kind, p.is_open,
+               c.code AS compound, p.geom
+        FROM service_points p LEFT JOIN compounds c ON c.id = p.compound_id
+        WHERE p.community_id = :cid ORDER BY p.code
+    """)
+    edges = read("""
+        SELECT e.id AS edge_id, e.source, e.target, e.length_m, e.highway,
+               g.code AS gate, g.is_open AS gate_open, e.geom
+        FROM walk_edges e LEFT JOIN gates g ON g.id = e.gate_id
+        WHERE e.community_id = :cid ORDER BY e.id
+    """)
+    walled = read("""
+        SELECT c.code AS compound, c.geom FROM compounds c
+        WHERE c.community_id = :cid
+          AND EXISTS (SELECT 1 FROM gates g WHERE g.compound_id = c.id)
+        ORDER BY c.code
+    """)
+    compounds = read("""
+        SELECT c.id, c.code AS compound, c.name, c.households, c.residents, c.build_year,
+               c.maturity, c.has_party_branch, c.has_owners_committee, c.geom,
+               (SELECT coalesce(sum(b.party_members), 0) FROM buildings b
+                WHERE b.compound_id = c.id) AS party_members
+        FROM compounds c WHERE c.community_id = :cid ORDER BY c.code
+    """)
+    candidates = read("""
+        SELECT v.id, v.code AS candidate_id, v.name, v.kind, v.floor_area_m2, v.ground_floor,
+               v.ventilation, v.lawyer_consulted, v.housing_filed, v.publicly_noticed,
+               v.property_recorded, c.code AS compound, c.name AS compound_name,
+               c.maturity AS compound_maturity,
+               c.has_party_branch AS compound_has_party_branch,
+               c.has_owners_committee AS compound_has_owners_committee,
+               (SELECT coalesce(sum(b.party_members), 0) FROM buildings b
+                WHERE b.compound_id = c.id) AS compound_party_members,
+               v.geom
+        FROM candidate_venues v LEFT JOIN compounds c ON c.id = v.compound_id
+        WHERE v.community_id = :cid ORDER BY v.code
+    """)
+    return AnalysisInputs(community, buildings, points, edges, walled, candidates, compounds)
