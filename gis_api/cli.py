@@ -408,15 +408,14 @@ def analyze_venues(
                 p = common.project(session, community)
             progress("read", 1, 1)
             progress("analyse", 0, 1)
-            result = venues.run(
-                p,
+            options = venues.Options(
                 k=k,
-                limit_m=limit,
                 demand=demand,  # type: ignore[arg-type]  # the analysis refuses any other
                 weight_score=weight_score,
                 include_incomplete_legal=include_incomplete_legal,
                 max_per_compound=max_per_compound,
             )
+            result = venues.run(p, options, limit_m=limit)
             progress("analyse", 1, 1)
             common.write_table(venues.to_table(result), out)
     except GridmapError as exc:
@@ -483,15 +482,13 @@ def analyze_lead_zones(
     try:
         with _progress() as progress, services.transaction(settings) as session:
             progress("analyse", 0, 1)
-            result = lead.run(
-                session,
-                community,
-                settings,
+            options = lead.Options(
                 min_households=min_households,
                 min_occupancy=min_occupancy,
                 max_walk_m=max_walk_m,
                 cross_compounds=cross_compounds,
             )
+            result = lead.run(session, community, settings, options)
             progress("analyse", 1, 1)
             if save:
                 counts = lead.save(session, result)

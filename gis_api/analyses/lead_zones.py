@@ -30,6 +30,16 @@ class Thresholds(Protocol):
 
 
 @dataclass(frozen=True)
+class Options:
+    """The rule's thresholds as asked; ``None`` takes the default (the settings')."""
+
+    min_households: int | None = None
+    min_occupancy: float | None = None
+    max_walk_m: float | None = None
+    cross_compounds: bool = False
+
+
+@dataclass(frozen=True)
 class LeadZones:
     """One grouping of a community's buildings into lead zones, with its diff."""
 
@@ -43,14 +53,7 @@ class LeadZones:
 
 
 def run(
-    session: Session,
-    community: str,
-    defaults: Thresholds,
-    *,
-    min_households: int | None = None,
-    min_occupancy: float | None = None,
-    max_walk_m: float | None = None,
-    cross_compounds: bool = False,
+    session: Session, community: str, defaults: Thresholds, options: Options | None = None
 ) -> LeadZones:
     """Group a community's buildings; thresholds not given come from ``defaults``.
 
@@ -58,8 +61,9 @@ def run(
     walks (network, or straight distance x 1.3 flagged approximate). The saved plan's
     locked zones are kept as they are, and its ids carried over to the zones they become.
     """
+    o = options or Options()
     p = project(session, community)
-    walk_m = max_walk_m or defaults.lead_max_walk_m
+    walk_m = o.max_walk_m or defaults.lead_max_walk_m
     neighbours = p.walker.neighbours(p.buildings, walk_m)
     saved = stored_zones(session, community)
     previous = dict(zip(saved["code"], saved["members"], strict=True))
@@ -70,10 +74,12 @@ def run(
         plan = lz.lead_zones(
             p.buildings,
             neighbours,
-            min_households=min_households or defaults.lead_min_households,
-            min_occupancy=defaults.lead_min_occupancy if min_occupancy is None else min_occupancy,
+            min_households=o.min_households or defaults.lead_min_households,
+            min_occupancy=(
+                defaults.lead_min_occupancy if o.min_occupancy is None else o.min_occupancy
+            ),
             max_walk_m=walk_m,
-            cross_compounds=cross_compounds,
+            cross_compounds=o.cross_compounds,
             locked=locked or None,
             previous=previous or None,
             id_prefix=f"{community}-LZ",

@@ -23,6 +23,18 @@ Demand = Literal["residents", "households"]
 
 
 @dataclass(frozen=True)
+class Options:
+    """What the planner asks: how many rooms, covering what, under which rules."""
+
+    k: int
+    demand: Demand = "residents"
+    weight_score: float = 0.0
+    include_incomplete_legal: bool = False
+    max_per_compound: int | None = 1
+    time_limit_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Venues:
     """One venue selection: the plan, its walking limit and, when asked, the circle after."""
 
@@ -34,18 +46,7 @@ class Venues:
     after: service_circle.Circle | None = None
 
 
-def run(
-    p: Projected,
-    *,
-    k: int,
-    limit_m: float,
-    demand: Demand = "residents",
-    weight_score: float = 0.0,
-    include_incomplete_legal: bool = False,
-    max_per_compound: int | None = 1,
-    time_limit_s: float = 10.0,
-    with_circle: bool = False,
-) -> Venues:
+def run(p: Projected, options: Options, *, limit_m: float, with_circle: bool = False) -> Venues:
     """Choose ``k`` candidate rooms for red houses; ``with_circle`` also walks the picks' areas."""
     if len(p.candidates) == 0:
         msg = (
@@ -61,13 +62,13 @@ def run(
             p.candidates,
             walk,
             existing_covered=before.coverage.buildings["covered"].to_numpy(dtype=bool),
-            k=k,
+            k=options.k,
             limit_m=limit_m,
-            demand=demand,
-            include_incomplete_legal=include_incomplete_legal,
-            max_per_compound=max_per_compound,
-            weight_score=weight_score,
-            time_limit_s=time_limit_s,
+            demand=options.demand,
+            include_incomplete_legal=options.include_incomplete_legal,
+            max_per_compound=options.max_per_compound,
+            weight_score=options.weight_score,
+            time_limit_s=options.time_limit_s,
         )
     after = None
     if with_circle:

@@ -6,19 +6,17 @@ Each endpoint reads its parameters, calls the analysis's glue in :mod:`gis_api.a
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from starlette.background import BackgroundTask
 
 from gis_api.analyses import common, venues
 from gis_api.analyses import service_circle as circle
 from gis_api.deps import PlainStr, SessionDep
+from gis_api.routes.downloads import Format, table_download
 
 router = APIRouter(prefix="/api/analysis", tags=["分析 analysis"])
 
@@ -82,32 +80,6 @@ def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
     return circle.scenario_json(before, after)
 
 
-def _venues(
-    session: Any,
-    community: str,
-    k: int,
-    metres: float | None,
-    minutes: float | None,
-    demand: str,
-    weight_score: float,
-    include_incomplete_legal: bool,
-    max_per_compound: int,
-    *,
-    with_circle: bool = False,
-) -> venues.Venues:
-    limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=None)
-    return venues.run(
-        common.project(session, community),
-        k=k,
-        limit_m=limit,
-        demand=cast("venues.Demand", demand),  # the query's pattern allows no other
-        weight_score=weight_score,
-        include_incomplete_legal=include_incomplete_legal,
-        max_per_compound=max_per_compound,
-        with_circle=with_circle,
-    )
-
-
 K = Annotated[int, Query(ge=1, le=100, description="新增红房子个数")]
 Demand = Annotated[str, Query(pattern="^(residents|households)$", description="覆盖目标")]
 WeightScore = Annotated[float, Query(ge=0, description="评分与覆盖的权衡，0 为只看覆盖")]
@@ -117,9 +89,16 @@ Incomplete = Annotated[bool, Query(description="是否允许法律手续不全�
 PerCompound = Annotated[int, Query(ge=1, le=100, description="每个小区最多新增几处（1～100）")]
 
 
-@router.get("/venues", summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释")
-def venue_selection(
-    session: SessionDep,
+@dataclass(frozen=True)
+class VenueRequest:
+    """A venue selection as asked in the query: community, walking limit, options."""
+
+    community: str
+    limit_m: float
+    options: venues.Options
+
+
+def venue_request(
     community: Annotated[str, Query(description="社区编号")],
     k: K,
     metres: Metres = None,
@@ -128,25 +107,31 @@ def venue_selection(
     weight_score: WeightScore = 0.0,
     include_incomplete_legal: Incomplete = False,
     max_per_compound: PerCompound = 1,
-) -> dict[str, Any]:
+) -> VenueRequest:
+    """Read a venue selection's query parameters (shared by the answer and the export)."""
+    options = venues.Options(
+        k=k,
+        demand=cast("venues.Demand", demand),  # the query's pattern allows no other
+        weight_score=weight_score,
+        include_incomplete_legal=include_incomplete_legal,
+        max_per_compound=max_per_compound,
+    )
+    limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=None)
+    return VenueRequest(community=community, limit_m=limit, options=options)
+
+
+VenueQuery = Annotated[VenueRequest, Depends(venue_request)]
+
+
+@router.get("/venues", summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释")
+def venue_selection(session: SessionDep, q: VenueQuery) -> dict[str, Any]:
     """Pick ``k`` candidate rooms that, with the existing points, cover the most residents.
 
     ``circle`` gives the service areas with the picks open and the buildings they newly
     cover (what the venue page draws).
     """
-    result = _venues(
-        session,
-        community,
-        k,
-        metres,
-        minutes,
-        demand,
-        weight_score,
-        include_incomplete_legal,
-        max_per_compound,
-        with_circle=True,
-    )
-    return venues.to_json(result)
+    p = common.project(session, q.community)
+    return venues.to_json(venues.run(p, q.options, limit_m=q.limit_m, with_circle=True))
 
 
 @router.get(
@@ -154,33 +139,7 @@ def venue_selection(
     summary="导出红房子选址结果（CSV、Excel、GeoJSON）",
     response_class=FileResponse,
 )
-def venue_export(
-    session: SessionDep,
-    community: Annotated[str, Query(description="社区编号")],
-    k: K,
-    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|geojson)$")] = "csv",
-    metres: Metres = None,
-    minutes: Minutes = None,
-    demand: Demand = "residents",
-    weight_score: WeightScore = 0.0,
-    include_incomplete_legal: Incomplete = False,
-    max_per_compound: PerCompound = 1,
-) -> FileResponse:
+def venue_export(session: SessionDep, q: VenueQuery, fmt: Format = "csv") -> FileResponse:
     """Return the picks as a file planners can take to a meeting."""
-    result = _venues(
-        session,
-        community,
-        k,
-        metres,
-        minutes,
-        demand,
-        weight_score,
-        include_incomplete_legal,
-        max_per_compound,
-    )
-    folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
-    path = folder / f"红房子选址_{community}.{fmt}"
-    common.write_table(venues.to_table(result), path)
-    return FileResponse(
-        path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
-    )
+    result = venues.run(common.project(session, q.community), q.options, limit_m=q.limit_m)
+    return table_download(venues.to_table(result), f"红房子选址_{q.community}.{fmt}")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from gis_api.analyses import common
 from gis_api.analyses import lead_zones as zones
 from gis_api.deps import SessionDep, SettingsDep
+from gis_api.routes.downloads import Format, table_download
 from layers import domain
 
 router = APIRouter(tags=["楼长责任区 lead zones"])
@@ -34,50 +31,40 @@ MaxWalk = Annotated[
 Cross = Annotated[bool, Query(description="是否允许跨小区合并")]
 
 
-@router.get("/api/analysis/lead-zones", summary="楼长责任区自动划分（预览，含与已保存方案的差异）")
-def preview(
-    session: SessionDep,
-    settings: SettingsDep,
-    community: Annotated[str, Query(description="社区编号")],
+def zone_options(
     min_households: MinHouseholds = None,
     min_occupancy: MinOccupancy = None,
     max_walk_m: MaxWalk = None,
     cross_compounds: Cross = False,
-) -> dict[str, Any]:
-    """Group buildings by the Foshan rule; nothing is saved. Locked zones are kept."""
-    result = zones.run(
-        session,
-        community,
-        settings,
+) -> zones.Options:
+    """Read the rule's thresholds from the query (shared by the preview and the save)."""
+    return zones.Options(
         min_households=min_households,
         min_occupancy=min_occupancy,
         max_walk_m=max_walk_m,
         cross_compounds=cross_compounds,
     )
-    return zones.to_json(result)
+
+
+ZoneOptions = Annotated[zones.Options, Depends(zone_options)]
+Community = Annotated[str, Query(description="社区编号")]
+
+
+@router.get("/api/analysis/lead-zones", summary="楼长责任区自动划分（预览，含与已保存方案的差异）")
+def preview(
+    session: SessionDep, settings: SettingsDep, community: Community, options: ZoneOptions
+) -> dict[str, Any]:
+    """Group buildings by the Foshan rule; nothing is saved. Locked zones are kept."""
+    return zones.to_json(zones.run(session, community, settings, options))
 
 
 @router.post("/api/lead-zones/save", summary="保存楼长责任区方案（已锁定的责任区保持不变）")
 def save(
-    session: SessionDep,
-    settings: SettingsDep,
-    community: Annotated[str, Query(description="社区编号")],
-    min_households: MinHouseholds = None,
-    min_occupancy: MinOccupancy = None,
-    max_walk_m: MaxWalk = None,
-    cross_compounds: Cross = False,
+    session: SessionDep, settings: SettingsDep, community: Community, options: ZoneOptions
 ) -> dict[str, Any]:
     """Run the grouping and save it, replacing unlocked zones; return the diff it applied."""
     with session.begin():
-        result = zones.run(
-            session,
-            community,
-            settings,
-            min_households=min_households,
-            min_occupancy=min_occupancy,
-            max_walk_m=max_walk_m,
-            cross_compounds=cross_compounds,
-        )
+        result = zones.run(session, community, settings, options)
         counts = zones.save(session, result)
     return {**counts, "diff": zones.diff_json(result.plan.diff)}
 
@@ -93,7 +80,7 @@ def lock(
     code: str,
     body: LockIn,
     session: SessionDep,
-    community: Annotated[str, Query(description="社区编号")],
+    community: Community,
 ) -> dict[str, Any]:
     """Lock a saved zone so later runs keep it, or unlock it."""
     with session.begin():
@@ -102,7 +89,7 @@ def lock(
 
 
 @router.get("/api/lead-zones", summary="已保存的楼长责任区（GeoJSON）")
-def saved(session: SessionDep, community: Annotated[str, Query()]) -> dict[str, Any]:
+def saved(session: SessionDep, community: Community) -> dict[str, Any]:
     """Return the saved zones with members, households and lead."""
     return common.geojson(zones.roster(session, community))
 
@@ -112,15 +99,6 @@ def saved(session: SessionDep, community: Annotated[str, Query()]) -> dict[str, 
     summary="导出楼长责任区花名册（CSV、Excel）",
     response_class=FileResponse,
 )
-def roster(
-    session: SessionDep,
-    community: Annotated[str, Query()],
-    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx|geojson)$")] = "csv",
-) -> FileResponse:
+def roster(session: SessionDep, community: Community, fmt: Format = "csv") -> FileResponse:
     """Return the roster: zone, buildings, households, lead."""
-    folder = Path(tempfile.mkdtemp(prefix="gridmap-roster-"))
-    path = folder / f"楼长责任区_{community}.{fmt}"
-    common.write_table(zones.roster(session, community), path)
-    return FileResponse(
-        path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
-    )
+    return table_download(zones.roster(session, community), f"楼长责任区_{community}.{fmt}")

@@ -33,7 +33,7 @@ def test_all_analyses_on_haidian(session: Session) -> None:
     assert np.all(walk[reached] >= straight[reached] - 1e-6)
     assert cov.areas is not None and len(cov.areas) == int(p.points["is_open"].sum())
 
-    picked = venues.run(p, k=2, limit_m=500, include_incomplete_legal=True)
+    picked = venues.run(p, venues.Options(k=2, include_incomplete_legal=True), limit_m=500)
     plan = picked.plan
     assert not picked.approximate
     assert plan.after.residents >= plan.before.residents
