@@ -38,11 +38,12 @@ serve: venv
 stop: venv
 	$(BIN)/gridmap db down
 
-lint: venv
+lint: venv web-assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	build/web-assets/node_modules/.bin/eslint web_map/static/gridmap eslint.config.js
 
 format: venv
 	$(BIN)/ruff format .

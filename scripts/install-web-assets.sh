@@ -3,9 +3,12 @@
 # Font Awesome, Leaflet.VectorGrid) from the npm registry, at the exact versions of
 # package-lock.json, and copy only the files the page loads into web_map/static/vendor/.
 # Neither CI nor an intranet deployment reaches a CDN: the page is served from there.
+# The same install brings the devDependencies: ESLint, which `make lint` runs on the page's own
+# scripts (eslint.config.js), from build/web-assets/node_modules/.bin/eslint.
 #
 # node_modules lives under build/web-assets/ (git-ignored), not beside package.json.
-# Safe to run again: when the lock file is unchanged and every file is in place it does nothing.
+# Safe to run again: when the lock file is unchanged and every file is in place it does nothing
+# (and needs no network).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +55,7 @@ all_present() {
     [ -z "$src" ] && continue
     [ -s "$vendor/$dst" ] || return 1
   done <<< "$FILES"
+  [ -x "$work/node_modules/.bin/eslint" ]
 }
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] && all_present; then
@@ -69,16 +73,21 @@ cp "$root/package.json" "$root/package-lock.json" "$work/"
 echo "web assets: npm ci (versions from package-lock.json)"
 (cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 
-rm -rf "$vendor"
-mkdir -p "$vendor"
+# Copied aside (under build/), then swapped in: pages served meanwhile lose their files for a
+# moment only, not for the whole copy.
+fresh="$work/vendor"
+rm -rf "$fresh"
+mkdir -p "$fresh"
 while read -r src dst; do
   [ -z "$src" ] && continue
-  mkdir -p "$(dirname "$vendor/$dst")"
-  cp "$work/node_modules/$src" "$vendor/$dst"
+  mkdir -p "$(dirname "$fresh/$dst")"
+  cp "$work/node_modules/$src" "$fresh/$dst"
 done <<< "$FILES"
 # The minified files name source maps we do not ship; drop the hint so no tool asks for them.
-find "$vendor" \( -name '*.js' -o -name '*.css' \) \
+find "$fresh" \( -name '*.js' -o -name '*.css' \) \
   -exec sed -i -E '/^(\/\/|\/\*)# sourceMappingURL=[^ ]*( \*\/)?$/d' {} +
-echo "$want_stamp" > "$stamp"
+echo "$want_stamp" > "$fresh/.installed"
+rm -rf "$vendor"
+mv "$fresh" "$vendor"
 echo "web assets: installed $(find "$vendor" -type f ! -name .installed | wc -l) files," \
   "$(du -sh "$vendor" | cut -f1) in web_map/static/vendor/"

@@ -329,7 +329,7 @@ class CircleLayer(_Assets, Layer):
     """
 
     _template = _template("circle_layer.html.j2")
-    js = ("layers.js", "circle.js")
+    js = ("layers.js", "analysis.js", "circle.js")
     css = ("circle.css",)
 
     def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
@@ -347,7 +347,7 @@ class CirclePanel(_Assets, MacroElement):
     """
 
     _template = _template("circle_panel.html.j2")
-    js = ("circle.js", "circle_panel.js")
+    js = ("analysis.js", "circle.js", "circle_panel.js")
     css = ("circle.css",)
 
     def __init__(
@@ -388,7 +388,7 @@ class VenueLayer(_Assets, Layer):
     """
 
     _template = _template("venue_layer.html.j2")
-    js = ("layers.js", "venues.js")
+    js = ("layers.js", "analysis.js", "venues.js")
     css = ("circle.css", "venues.css")
 
     def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
@@ -410,7 +410,7 @@ class VenuePanel(_Assets, MacroElement):
     """
 
     _template = _template("venue_panel.html.j2")
-    js = ("venues.js", "venue_panel.js")
+    js = ("analysis.js", "venues.js", "venue_panel.js")
     css = ("circle.css", "venues.css")
 
     def __init__(
@@ -443,5 +443,50 @@ class VenuePanel(_Assets, MacroElement):
         self.weight_range = weight_range
         self.custom_range_m = custom_range_m
         self.exports = list(exports)
+        self.position = position
+        self._use_assets(static_url)
+
+
+class LeadZoneLayer(_Assets, Layer):
+    """One overlay of the lead zone page: ``zones``, ``buildings`` or ``leads`` (stars)."""
+
+    _template = _template("lead_zone_layer.html.j2")
+    js = ("layers.js", "analysis.js", "lead_zones.js")
+    css = ("lead_zones.css",)
+
+    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "LeadZoneLayer"
+        self.part = part
+        self._use_assets(static_url)
+
+
+class LeadZonePanel(_Assets, MacroElement):
+    """The lead zone panel: counts by kind, settings and 预览, the diff, 保存方案, exports."""
+
+    _template = _template("lead_zone_panel.html.j2")
+    js = ("analysis.js", "lead_zones.js")
+    css = ("lead_zones.css",)
+
+    def __init__(
+        self,
+        *,
+        community_name: str,
+        labels: Mapping[str, str],
+        kinds: Mapping[str, Mapping[str, str]],
+        settings: Mapping[str, Any],
+        notices: Sequence[Mapping[str, str]] = (),
+        network_hint: str | None = None,
+        position: str = "topright",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "LeadZonePanel"
+        self.notices = [dict(n) for n in notices]
+        self.network_hint = network_hint
+        self.community_name = community_name
+        self.labels = dict(labels)
+        self.kinds = {k: dict(v) for k, v in kinds.items()}
+        self.settings = dict(settings)
         self.position = position
         self._use_assets(static_url)

@@ -20,16 +20,17 @@ from gis_api.settings import Settings
 from layers.errors import NotFound
 from layers.queries import read_layer
 from web_map import labels
-from web_map.lead_zones_page import LeadZonesMapData, lead_zones_map
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
     MISSABLE,
     VENUE_K_RANGE,
     CommunityChoice,
+    LeadZonesMapData,
     OfficerMapData,
     PageLink,
     ServiceCircleMapData,
     VenuesMapData,
+    lead_zones_map,
     officer_map,
     service_circle_map,
     venues_map,

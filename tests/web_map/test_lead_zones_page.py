@@ -20,8 +20,13 @@ from fastapi.testclient import TestClient
 from tests.web_map.browser import Browser
 from tests.web_map.conftest import LiveApp
 from tests.web_map.test_browser import get_json
-from web_map.lead_zones_page import LeadZonesMapData, lead_zones_config, lead_zones_map
-from web_map.pages import CommunityChoice, PageLink
+from web_map.pages import (
+    CommunityChoice,
+    LeadZonesMapData,
+    PageLink,
+    lead_zones_config,
+    lead_zones_map,
+)
 
 STATIC = Path(__file__).resolve().parents[2] / "web_map" / "static"
 SCREENSHOT_COPY = Path("/tmp/gridmap-lead-zones.png")

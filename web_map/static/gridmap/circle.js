@@ -21,13 +21,12 @@
   var C = (GridMap.circle = GridMap.circle || {});
 
   var HATCH_ID = 'gm-sc-hatch';
-  var UNCOVERED = { fillColor: 'url(#' + HATCH_ID + ')', fillOpacity: 1, color: '#c62828', weight: 1.5, opacity: 0.95 };
+  var UNCOVERED = { pane: 'gm-sc-hatch', hatch: HATCH_ID, weight: 1.5, opacity: 0.95 };
   var MARKS = {
     gained: { fill: true, fillColor: '#00c853', fillOpacity: 0.35, color: '#00a843', weight: 3.5, opacity: 1 },
     lost: { fill: true, fillColor: '#ff1744', fillOpacity: 0.3, color: '#d50000', weight: 3.5, opacity: 1 },
   };
 
-  var groups = {};
   var buildingIndex = {};
   var areaIndex = {};
   var compoundNames = null;
@@ -70,40 +69,19 @@
   // --- layers -------------------------------------------------------------------------------
 
   /** The overlay for one part of the page: areas, buildings, service_points or gates. */
-  C.layer = function (part) {
-    if (!groups[part]) {
-      groups[part] = L.featureGroup();
-      GridMap.layers['circle_' + part] = groups[part];
-    }
-    return groups[part];
-  };
+  C.layer = GridMap.overlayGroups('circle_');
 
   function init() {
     var m = map();
     // Areas are drawn opaque in a translucent pane, so overlapping areas do not pile up into
     // a muddy blend: each street shows the colour of the smallest area over it.
-    [
+    GridMap.overlayPanes([
       ['gm-sc-areas', 360, 0.3],
       ['gm-sc-hatch', 375, 1],
       ['gm-sc-marks', 380, 1],
-    ].forEach(function (p) {
-      var pane = m.createPane(p[0]);
-      pane.style.zIndex = p[1];
-      pane.style.opacity = p[2];
-      pane.style.pointerEvents = 'none';
-    });
+    ]);
     // The hatch of uncovered buildings: an SVG pattern the building paths fill with.
-    var ns = 'http://www.w3.org/2000/svg';
-    var svg = document.createElementNS(ns, 'svg');
-    svg.setAttribute('width', '0');
-    svg.setAttribute('height', '0');
-    svg.setAttribute('aria-hidden', 'true');
-    svg.style.position = 'absolute';
-    svg.innerHTML =
-      '<defs><pattern id="' + HATCH_ID + '" patternUnits="userSpaceOnUse" width="5" height="5" ' +
-      'patternTransform="rotate(45)"><rect width="5" height="5" fill="#ffffff" fill-opacity="0.15"></rect>' +
-      '<line x1="0" y1="0" x2="0" y2="5" stroke="#c62828" stroke-width="2.2"></line></pattern></defs>';
-    document.body.appendChild(svg);
+    GridMap.hatchPattern(HATCH_ID, 0.15, 2.2);
 
     // A click on the map adds a point in add mode, else opens the area under it as usual.
     m.off('click', GridMap.openAreaPopup);
@@ -115,11 +93,9 @@
       GridMap.openAreaPopup(e);
     });
     m.on('zoomend', restyleBuildings);
-    m.on('gridmap:layerloaded', function (e) {
-      if (e.layer === 'compounds') {
-        compoundNames = null;
-        fire('names');
-      }
+    GridMap.onCompoundsLoaded(function () {
+      compoundNames = null;
+      fire('names');
     });
     document.addEventListener('keydown', function (e) {
       if (e.key === 'Escape' && st.addMode) {
@@ -150,24 +126,16 @@
   /** The compound's name, from the compounds layer once it has loaded. */
   C.compoundName = function (code) {
     if (!compoundNames) {
-      var names = {};
-      var found = false;
-      var layer = GridMap.layers.compounds;
-      if (layer && layer.eachLayer) {
-        layer.eachLayer(function (l) {
-          if (l.feature && l.feature.properties) {
-            names[l.feature.properties.code] = l.feature.properties.name;
-            found = true;
-          }
-        });
-      }
+      var loaded = GridMap.compoundNames();
+      var names = L.extend({}, loaded);
+      // Gates carry their compound's name: enough before the compounds have loaded.
       Object.keys(st.gates).forEach(function (g) {
         var p = st.gates[g].props;
         if (p.compound && p.compound_name && !names[p.compound]) {
           names[p.compound] = p.compound_name;
         }
       });
-      if (!found) {
+      if (!loaded) {
         return names[code] || null;
       }
       compoundNames = names;
@@ -196,10 +164,7 @@
     return added ? added.name : String(id);
   };
 
-  function kindOf(kind) {
-    var kinds = cfg().serviceKinds;
-    return kinds[kind] || kinds.other;
-  }
+  var kindOf = GridMap.serviceKind;
 
   // --- drawing ------------------------------------------------------------------------------
 
@@ -243,20 +208,16 @@
     var features = (collection.features || []).slice().sort(function (a, b) {
       return (b.properties.street_m || 0) - (a.properties.street_m || 0);
     });
-    L.geoJSON(
-      { type: 'FeatureCollection', features: features },
-      {
-        pane: 'gm-sc-areas',
-        interactive: false,
-        style: function (f) {
-          var color = kindOf(f.properties.kind).color;
-          return { color: color, weight: 1.2, opacity: 1, fillColor: color, fillOpacity: 0.75 };
-        },
-        onEachFeature: function (f) {
-          areaIndex[f.properties.service_point_id] = f;
-        },
-      }
-    ).addTo(group);
+    GridMap.drawShapes(group, features, {
+      pane: 'gm-sc-areas',
+      style: function (f) {
+        var color = kindOf(f.properties.kind).color;
+        return { color: color, weight: 1.2, opacity: 1, fillColor: color, fillOpacity: 0.75 };
+      },
+      onEachFeature: function (f) {
+        areaIndex[f.properties.service_point_id] = f;
+      },
+    });
     GridMap.state.circle.areasDrawn = features.length;
   }
 
@@ -276,8 +237,9 @@
     group.clearLayers();
     buildingIndex = {};
     var features = view.buildings.features || [];
-    L.geoJSON(view.buildings, {
+    GridMap.drawShapes(group, features, {
       pane: 'gm-buildings',
+      interactive: true,
       bubblingMouseEvents: false,
       style: function (f) {
         return buildingStyle(f.properties);
@@ -292,29 +254,19 @@
           C.showBuilding(f.properties.building_id, { latlng: e.latlng, fly: false });
         });
       },
-    }).addTo(group);
-    var uncovered = features.filter(function (f) {
-      return !f.properties.covered;
     });
-    L.geoJSON(
-      { type: 'FeatureCollection', features: uncovered },
-      { pane: 'gm-sc-hatch', interactive: false, style: function () { return UNCOVERED; } }
-    ).addTo(group);
+    var uncovered = GridMap.drawUncovered(group, features, UNCOVERED);
     if (st.result) {
       var d = st.result.diff;
       var marked = features.filter(function (f) {
         return d.gained.indexOf(f.properties.building_id) >= 0 || d.lost.indexOf(f.properties.building_id) >= 0;
       });
-      L.geoJSON(
-        { type: 'FeatureCollection', features: marked },
-        {
-          pane: 'gm-sc-marks',
-          interactive: false,
-          style: function (f) {
-            return L.extend({ className: 'gm-sc-mark' }, MARKS[diffOf(f.properties.building_id)]);
-          },
-        }
-      ).addTo(group);
+      GridMap.drawShapes(group, marked, {
+        pane: 'gm-sc-marks',
+        style: function (f) {
+          return L.extend({ className: 'gm-sc-mark' }, MARKS[diffOf(f.properties.building_id)]);
+        },
+      });
     }
     GridMap.state.circle.buildingsDrawn = features.length;
     GridMap.state.circle.uncoveredDrawn = uncovered.length;
@@ -358,13 +310,13 @@
     var group = C.layer('service_points');
     collection.features.forEach(function (f) {
       var p = f.properties;
-      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var latlng = GridMap.pointLatLng(f);
       var marker = L.marker(latlng, {
         icon: pointIcon(p),
         zIndexOffset: p.kind === 'centre' ? 300 : 200,
         riseOnHover: true,
       });
-      marker.bindTooltip(GridMap.escape(p.name || p.code), { direction: 'right', className: 'gm-hover-label' });
+      GridMap.hoverLabel(marker, p.name || p.code);
       marker.on('click', function (e) {
         if (st.addMode) {
           C.addPoint(e.latlng);
@@ -406,13 +358,12 @@
     var group = C.layer('gates');
     collection.features.forEach(function (f) {
       var p = f.properties;
-      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var latlng = GridMap.pointLatLng(f);
       var marker = L.marker(latlng, { icon: gateIcon(p.code), zIndexOffset: 100, riseOnHover: true });
       st.gates[p.code] = { props: p, marker: marker };
-      marker.bindTooltip(GridMap.escape((p.compound_name ? p.compound_name + ' ' : '') + (p.name || p.code)), {
+      GridMap.hoverLabel(marker, (p.compound_name ? p.compound_name + ' ' : '') + (p.name || p.code), {
         direction: 'top',
         offset: [0, -8],
-        className: 'gm-hover-label',
       });
       marker.on('click', function (e) {
         if (st.addMode) {
@@ -433,9 +384,7 @@
 
   // --- popups -------------------------------------------------------------------------------
 
-  function tag(kind, text) {
-    return '<span class="gm-sc-tag gm-sc-tag-' + kind + '">' + GridMap.escape(text) + '</span>';
-  }
+  var tag = GridMap.tag;
 
   function buildingPopup(p) {
     var u = GridMap.ui;
@@ -447,9 +396,6 @@
       : tag('out', u.circle_not_covered) +
         (reachable && view() ? ' <span class="gm-muted">' + GridMap.escape(GridMap.text('circle_gap', { metres: fmt.num(p.walk_m - view().limit_m, 0) })) + '</span>' : '');
     var pairs = [
-      [u.compound_name, compound || u.unknown],
-      [u.households, GridMap.withUnit(p.households, u.unit_households)],
-      [u.residents, GridMap.withUnit(p.residents, u.unit_people)],
       [u.circle_nearest_point, reachable ? C.pointName(p.nearest_service_point_id) : u.circle_unreachable],
       [u.circle_walk_m, reachable ? fmt.num(p.walk_m, 0) : u.circle_unreachable],
       [u.circle_walk_min, reachable ? fmt.num(p.walk_min, 1) : u.circle_unreachable],
@@ -459,7 +405,7 @@
     if (change) {
       pairs.push([u.circle_scenario_change, tag(change, change === 'gained' ? u.circle_gained : u.circle_lost), true]);
     }
-    return GridMap.card(u.building, (compound ? compound + ' ' : '') + (p.name || p.building_id), pairs, 'gm-sc-popup');
+    return GridMap.buildingCard(p, compound, pairs);
   }
 
   function pointPopup(p) {
@@ -593,10 +539,7 @@
 
   function failed(err) {
     var text = GridMap.text('circle_error', { error: GridMap.errorText(err) });
-    GridMap.state.circle.failed++;
-    GridMap.state.circle.error = text;
-    console.warn('gridmap: service circle', err);
-    GridMap.notify(text);
+    GridMap.reportFailure(GridMap.state.circle, text, 'service circle', err);
     fire('failed');
   }
 
@@ -625,11 +568,7 @@
       return { name: a.name, kind: a.kind };
     });
     var scenario = body
-      ? GridMap.fetchJSON('/api/analysis/service-circle/scenario', {}, {
-          method: 'POST',
-          headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-          body: JSON.stringify(body),
-        })
+      ? GridMap.postJSON('/api/analysis/service-circle/scenario', body)
       : Promise.resolve(null);
     st.running = !!body;
     fire('running');
@@ -784,7 +723,7 @@
       draggable: true,
       riseOnHover: true,
     });
-    item.marker.bindTooltip(GridMap.escape(item.name), { direction: 'right', className: 'gm-hover-label' });
+    GridMap.hoverLabel(item.marker, item.name);
     item.marker.on('click', function () {
       C.removeAdded(item);
     });
@@ -866,8 +805,7 @@
     }
     started = true;
     init();
-    var params = { community: cfg().community, limit: 10000 };
-    GridMap.fetchJSON('/api/layers/service_points', params)
+    GridMap.fetchLayer('service_points')
       .then(function (collection) {
         drawPoints(collection);
         pointsDrawn = true;
@@ -875,7 +813,7 @@
         fire('names');
       })
       .catch(failed);
-    GridMap.fetchJSON('/api/layers/gates', params)
+    GridMap.fetchLayer('gates')
       .then(function (collection) {
         drawGates(collection);
         gatesDrawn = true;

@@ -36,14 +36,7 @@
         }
       }
 
-      function pct(share) {
-        return share === null || share === undefined ? ui.unknown : fmt.num(share * 100, 1) + '%';
-      }
-
-      function points(delta) {
-        var v = Math.round(delta * 1000) / 10;
-        return (v > 0 ? '+' : v < 0 ? '\u2212' : '\u00b1') + fmt.num(Math.abs(v), 1);
-      }
+      var pct = fmt.share;
 
       function selectTab(name) {
         tab = name;
@@ -255,7 +248,7 @@
           row.querySelector('[data-before]').textContent = pct(b);
           row.querySelector('[data-after]').textContent = pct(a);
           var delta = row.querySelector('[data-delta]');
-          delta.textContent = b === null || a === null ? '' : points(a - b);
+          delta.textContent = b === null || a === null ? '' : fmt.points(a - b);
           delta.className = a > b ? 'gm-sc-up' : a < b ? 'gm-sc-down' : 'gm-sc-same';
         });
         var d = result.diff;

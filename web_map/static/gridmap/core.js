@@ -150,6 +150,20 @@
       });
   };
 
+  /** POST ``body`` (if any) as JSON to an API path with query parameters, as fetchJSON. */
+  GridMap.postJSON = function (path, body, params) {
+    return GridMap.fetchJSON(path, params || {}, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  };
+
+  /** GET every feature of one API layer of the community (``/api/layers/{name}``). */
+  GridMap.fetchLayer = function (name) {
+    return GridMap.fetchJSON('/api/layers/' + name, { community: GridMap.config.community, limit: 10000 });
+  };
+
   var CJK = /[\u3400-\u9fff]/;
 
   /** The API's own message of an error answer: ``detail[0].msg`` (or a plain ``detail``). */
@@ -173,6 +187,12 @@
       return GridMap.text(err.status >= 500 ? 'error_server' : 'error_request', { status: err.status });
     }
     return GridMap.ui.error_offline;
+  };
+
+  /** The configured kind of service point ({label, color, icon}); an unknown kind is "other". */
+  GridMap.serviceKind = function (kind) {
+    var kinds = GridMap.config.serviceKinds;
+    return kinds[kind] || kinds.other;
   };
 
   /** Whether the community has no data in ``layer`` (the page was told so). */
@@ -208,6 +228,15 @@
       return n === null || n === undefined
         ? UNKNOWN()
         : Number(n).toLocaleString('zh-CN', { maximumFractionDigits: digits || 0 });
+    },
+    /** A share as a percentage to one decimal: 0.8123 -> "81.2%". */
+    share: function (share) {
+      return share === null || share === undefined ? UNKNOWN() : GridMap.fmt.num(share * 100, 1) + '%';
+    },
+    /** A change of share in percentage points, signed, to one decimal: 0.031 -> "+3.1". */
+    points: function (delta) {
+      var v = Math.round(delta * 1000) / 10;
+      return (v > 0 ? '+' : v < 0 ? '\u2212' : '\u00b1') + GridMap.fmt.num(Math.abs(v), 1);
     },
   };
 
@@ -336,7 +365,7 @@
     },
     service_points: function (p) {
       var u = GridMap.ui;
-      var kind = GridMap.config.serviceKinds[p.kind] || GridMap.config.serviceKinds.other;
+      var kind = GridMap.serviceKind(p.kind);
       var pairs = [
         [u.kind, '<span class="gm-kind-dot" style="background:' + kind.color + '"></span>' + GridMap.escape(kind.label), true],
         [u.is_open, badge(p.is_open !== false, u.open, u.closed), true],

@@ -28,7 +28,8 @@
 
   var GridMap = (window.GridMap = window.GridMap || {});
   var A = 6378245.0;
-  var EE = 0.00669342162296594323;
+  // The textbook 0.00669342162296594323, written as the double it is (and layers/crs.py gets).
+  var EE = 0.006693421622965943;
   var PI = Math.PI;
 
   function outOfChina(lon, lat) {

@@ -14,7 +14,6 @@
     return;
   }
   var Z = (GridMap.leadZones = {});
-  var groups = {};
   var footprints = null; // building id -> GeoJSON feature of /api/layers/buildings
   var last = null; // the last preview shown
   var params = null; // the settings it was computed with
@@ -36,13 +35,7 @@
   }
 
   /** The overlay of one part: zones, buildings or leads. */
-  Z.layer = function (part) {
-    if (!groups[part]) {
-      groups[part] = L.featureGroup();
-      GridMap.layers['lead_' + part] = groups[part];
-    }
-    return groups[part];
-  };
+  Z.layer = GridMap.overlayGroups('lead_');
 
   function kindLabel(kind) {
     var k = cfg().kinds[kind];
@@ -271,20 +264,18 @@
     if (footprints) {
       return Promise.resolve(footprints);
     }
-    return GridMap.fetchJSON('/api/layers/buildings', { community: GridMap.config.community, limit: 10000 }).then(
-      function (fc) {
-        footprints = {};
-        (fc.features || []).forEach(function (f) {
-          var p = f.properties || {};
-          [f.id, p.id, p.code, p.building_id].forEach(function (key) {
-            if (key !== undefined && key !== null && !footprints[key]) {
-              footprints[key] = f;
-            }
-          });
+    return GridMap.fetchLayer('buildings').then(function (fc) {
+      footprints = {};
+      (fc.features || []).forEach(function (f) {
+        var p = f.properties || {};
+        [f.id, p.id, p.code, p.building_id].forEach(function (key) {
+          if (key !== undefined && key !== null && !footprints[key]) {
+            footprints[key] = f;
+          }
         });
-        return footprints;
-      }
-    );
+      });
+      return footprints;
+    });
   }
 
   /** Compute the preview with the panel's settings (or ``values``) and draw it. */
@@ -320,41 +311,10 @@
       });
   };
 
-  function post(path, query, body) {
-    var q = new URLSearchParams();
-    Object.keys(query).forEach(function (k) {
-      if (query[k] !== null && query[k] !== undefined) {
-        q.set(k, query[k]);
-      }
-    });
-    GridMap.busy(1);
-    return fetch(GridMap.config.apiRoot + path + '?' + q.toString(), {
-      method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: body === undefined ? null : JSON.stringify(body),
-    })
-      .then(function (r) {
-        return r.json().catch(function () {
-          return null;
-        }).then(function (data) {
-          if (!r.ok) {
-            var err = new Error(r.status + ' ' + path);
-            err.status = r.status;
-            err.detail = GridMap.detailOf(data);
-            throw err;
-          }
-          return data;
-        });
-      })
-      .finally(function () {
-        GridMap.busy(-1);
-      });
-  };
-
   /** Save the plan previewed (with its settings), then preview again (the diff is now empty). */
   Z.save = function () {
     var s = state();
-    return post('/api/lead-zones/save', params || readForm())
+    return GridMap.postJSON('/api/lead-zones/save', undefined, params || readForm())
       .then(function (res) {
         s.saves++;
         s.saved = res;
@@ -375,9 +335,8 @@
   Z.lock = function (zoneId, locked) {
     var s = state();
     GridMap.map.closePopup();
-    return post('/api/lead-zones/' + encodeURIComponent(zoneId) + '/lock', { community: GridMap.config.community }, {
-      locked: !!locked,
-    })
+    var path = '/api/lead-zones/' + encodeURIComponent(zoneId) + '/lock';
+    return GridMap.postJSON(path, { locked: !!locked }, { community: GridMap.config.community })
       .then(function (res) {
         s.locks++;
         return Z.preview(params).then(function () {

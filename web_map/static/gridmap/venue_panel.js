@@ -35,9 +35,7 @@
         return form.elements[name];
       }
 
-      function pct(share) {
-        return share === null || share === undefined ? ui.unknown : fmt.num(share * 100, 1) + '%';
-      }
+      var pct = fmt.share;
 
       function unit(demand) {
         return vc.demands[demand].unit;
@@ -203,7 +201,7 @@
           box.querySelector('[data-after]').textContent = pct(a);
           var d = Math.round((a - b) * 1000) / 10;
           var delta = box.querySelector('[data-delta]');
-          delta.textContent = (d > 0 ? '+' : d < 0 ? '\u2212' : '\u00b1') + fmt.num(Math.abs(d), 1) + ' ' + ui.venue_points;
+          delta.textContent = fmt.points(a - b) + ' ' + ui.venue_points;
           delta.className = d > 0 ? 'gm-sc-up' : d < 0 ? 'gm-sc-down' : 'gm-sc-same';
           box.querySelector('[data-bar-before]').style.width = b * 100 + '%';
           box.querySelector('[data-bar-gain]').style.width = Math.max(0, a - b) * 100 + '%';

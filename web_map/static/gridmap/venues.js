@@ -27,7 +27,6 @@
     ['gm-vn-gained', 380, 1],
   ];
 
-  var groups = {};
   var candidateIndex = {}; // candidate_id -> {feature, marker}
   var existingCodes = {};
   var compoundNames = null;
@@ -65,43 +64,21 @@
   // --- layers -------------------------------------------------------------------------------
 
   /** The overlay for one part of the page: existing, buildings, areas, candidates or picks. */
-  V.layer = function (part) {
-    if (!groups[part]) {
-      groups[part] = L.featureGroup();
-      GridMap.layers['venues_' + part] = groups[part];
-    }
-    return groups[part];
-  };
+  V.layer = GridMap.overlayGroups('venues_');
 
   function init() {
     var m = map();
-    PANES.forEach(function (p) {
-      var pane = m.createPane(p[0]);
-      pane.style.zIndex = p[1];
-      pane.style.opacity = p[2];
-      pane.style.pointerEvents = 'none';
-    });
-    var ns = 'http://www.w3.org/2000/svg';
-    var svg = document.createElementNS(ns, 'svg');
-    svg.setAttribute('width', '0');
-    svg.setAttribute('height', '0');
-    svg.setAttribute('aria-hidden', 'true');
-    svg.style.position = 'absolute';
-    svg.innerHTML =
-      '<defs><pattern id="' + HATCH_ID + '" patternUnits="userSpaceOnUse" width="5" height="5" ' +
-      'patternTransform="rotate(45)"><rect width="5" height="5" fill="#ffffff" fill-opacity="0.35"></rect>' +
-      '<line x1="0" y1="0" x2="0" y2="5" stroke="#c62828" stroke-width="2"></line></pattern></defs>';
-    document.body.appendChild(svg);
+    GridMap.overlayPanes(PANES);
+    GridMap.hatchPattern(HATCH_ID, 0.35, 2);
     m.on('gridmap:shading', styleCandidates);
-    m.on('zoomend', function () {
+    function pickLabels() {
       L.DomUtil[m.getZoom() >= 15 ? 'addClass' : 'removeClass'](m.getContainer(), 'gm-vn-labels');
-    });
-    L.DomUtil[m.getZoom() >= 15 ? 'addClass' : 'removeClass'](m.getContainer(), 'gm-vn-labels');
-    m.on('gridmap:layerloaded', function (e) {
-      if (e.layer === 'compounds') {
-        compoundNames = null;
-        fire('names');
-      }
+    }
+    m.on('zoomend', pickLabels);
+    pickLabels();
+    GridMap.onCompoundsLoaded(function () {
+      compoundNames = null;
+      fire('names');
     });
     GridMap.state.venues = {
       ready: false,
@@ -129,21 +106,10 @@
       return GridMap.ui.unknown;
     }
     if (!compoundNames) {
-      var layer = GridMap.layers.compounds;
-      var names = {};
-      var found = false;
-      if (layer && layer.eachLayer) {
-        layer.eachLayer(function (l) {
-          if (l.feature && l.feature.properties) {
-            names[l.feature.properties.code] = l.feature.properties.name;
-            found = true;
-          }
-        });
-      }
-      if (!found) {
+      compoundNames = GridMap.compoundNames();
+      if (!compoundNames) {
         return code;
       }
-      compoundNames = names;
     }
     return compoundNames[code] || code;
   };
@@ -273,10 +239,7 @@
 
   // --- drawing ------------------------------------------------------------------------------
 
-  function kindOf(kind) {
-    var kinds = cfg().serviceKinds;
-    return kinds[kind] || kinds.other;
-  }
+  var kindOf = GridMap.serviceKind;
 
   function drawExisting() {
     var group = V.layer('existing');
@@ -285,25 +248,21 @@
     var own = areas.filter(function (f) {
       return existingCodes[f.properties.service_point_id];
     });
-    L.geoJSON(
-      { type: 'FeatureCollection', features: own },
-      {
-        pane: 'gm-vn-existing',
-        interactive: false,
-        style: function (f) {
-          var color = kindOf(f.properties.kind).color;
-          return { color: color, weight: 1, opacity: 1, fillColor: color, fillOpacity: 0.8 };
-        },
-      }
-    ).addTo(group);
+    GridMap.drawShapes(group, own, {
+      pane: 'gm-vn-existing',
+      style: function (f) {
+        var color = kindOf(f.properties.kind).color;
+        return { color: color, weight: 1, opacity: 1, fillColor: color, fillOpacity: 0.8 };
+      },
+    });
     (st.points ? st.points.features : []).forEach(function (f) {
       var p = f.properties;
       var kind = kindOf(p.kind);
-      var marker = L.marker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+      var marker = L.marker(GridMap.pointLatLng(f), {
         icon: GridMap.icons.poi(kind.color, kind.icon, 'gm-vn-faded gm-poi-' + p.kind),
         zIndexOffset: 100,
       });
-      marker.bindTooltip(GridMap.escape(p.name || p.code), { direction: 'right', className: 'gm-hover-label' });
+      GridMap.hoverLabel(marker, p.name || p.code);
       marker.on('click', function () {
         GridMap.showPopup(marker.getLatLng(), GridMap.popups.service_points(p), null);
       });
@@ -320,16 +279,12 @@
       return !existingCodes[f.properties.service_point_id];
     });
     var red = kindOf('red_house').color;
-    L.geoJSON(
-      { type: 'FeatureCollection', features: added },
-      {
-        pane: 'gm-vn-areas',
-        interactive: false,
-        style: function () {
-          return { color: red, weight: 1.4, opacity: 1, fillColor: red, fillOpacity: 0.55 };
-        },
-      }
-    ).addTo(group);
+    GridMap.drawShapes(group, added, {
+      pane: 'gm-vn-areas',
+      style: function () {
+        return { color: red, weight: 1.4, opacity: 1, fillColor: red, fillOpacity: 0.55 };
+      },
+    });
     GridMap.state.venues.areasDrawn = added.length;
   }
 
@@ -358,19 +313,16 @@
     var u = GridMap.ui;
     var state = buildingState(p.building_id, p.covered);
     var tags = {
-      gained: '<span class="gm-sc-tag gm-sc-tag-gained">' + GridMap.escape(u.venue_newly_covered) + '</span>',
-      covered: '<span class="gm-sc-tag gm-sc-tag-in">' + GridMap.escape(u.venue_covered_before) + '</span>',
-      uncovered: '<span class="gm-sc-tag gm-sc-tag-out">' + GridMap.escape(u.venue_still_uncovered) + '</span>',
+      gained: GridMap.tag('gained', u.venue_newly_covered),
+      covered: GridMap.tag('in', u.venue_covered_before),
+      uncovered: GridMap.tag('out', u.venue_still_uncovered),
     };
     var compound = p.compound ? V.compoundName(p.compound) : null;
     var reachable = p.walk_m !== null && p.walk_m !== undefined;
-    return GridMap.card(u.building, (compound ? compound + ' ' : '') + (p.name || p.building_id), [
-      [u.compound_name, compound || u.unknown],
-      [u.households, GridMap.withUnit(p.households, u.unit_households)],
-      [u.residents, GridMap.withUnit(p.residents, u.unit_people)],
+    return GridMap.buildingCard(p, compound, [
       [u.circle_walk_m, reachable ? GridMap.fmt.num(p.walk_m, 0) : u.circle_unreachable],
       [u.circle_covered, tags[state], true],
-    ], 'gm-sc-popup');
+    ]);
   }
 
   function drawBuildings() {
@@ -378,54 +330,36 @@
     group.clearLayers();
     var view = st.scenario ? st.scenario.after : null;
     var features = view ? view.buildings.features || [] : [];
-    L.geoJSON(
-      { type: 'FeatureCollection', features: features },
-      {
-        pane: 'gm-buildings',
-        bubblingMouseEvents: false,
-        style: buildingStyle,
-        onEachFeature: function (f, layer) {
-          layer.on('click', function (e) {
-            GridMap.showPopup(e.latlng, buildingPopup(f.properties), f);
-          });
-        },
-      }
-    ).addTo(group);
-    var uncovered = features.filter(function (f) {
-      return !f.properties.covered;
+    GridMap.drawShapes(group, features, {
+      pane: 'gm-buildings',
+      interactive: true,
+      bubblingMouseEvents: false,
+      style: buildingStyle,
+      onEachFeature: function (f, layer) {
+        layer.on('click', function (e) {
+          GridMap.showPopup(e.latlng, buildingPopup(f.properties), f);
+        });
+      },
     });
-    L.geoJSON(
-      { type: 'FeatureCollection', features: uncovered },
-      {
-        pane: 'gm-vn-hatch',
-        interactive: false,
-        style: function () {
-          return { fillColor: 'url(#' + HATCH_ID + ')', fillOpacity: 1, color: '#c62828', weight: 1.2, opacity: 0.9 };
-        },
-      }
-    ).addTo(group);
+    var uncovered = GridMap.drawUncovered(group, features, { pane: 'gm-vn-hatch', hatch: HATCH_ID, weight: 1.2, opacity: 0.9 });
     var gainedIds = st.scenario ? st.scenario.diff.gained : [];
     var gained = features.filter(function (f) {
       return gainedIds.indexOf(f.properties.building_id) >= 0;
     });
     var green = vcfg().coverageColors.gained;
-    L.geoJSON(
-      { type: 'FeatureCollection', features: gained },
-      {
-        pane: 'gm-vn-gained',
-        interactive: false,
-        style: function () {
-          return { className: 'gm-vn-gained', fill: true, fillColor: green, fillOpacity: 0.85, color: '#0b5d24', weight: 2.2, opacity: 1 };
-        },
-      }
-    ).addTo(group);
+    GridMap.drawShapes(group, gained, {
+      pane: 'gm-vn-gained',
+      style: function () {
+        return { className: 'gm-vn-gained', fill: true, fillColor: green, fillOpacity: 0.85, color: '#0b5d24', weight: 2.2, opacity: 1 };
+      },
+    });
     var s = GridMap.state.venues;
     s.buildingsDrawn = features.length;
     s.uncoveredDrawn = uncovered.length;
     s.gainedDrawn = gained.length;
   }
 
-  function candidateColor(id, props) {
+  function candidateColor(id) {
     var scheme = cfg().shading.schemes[GridMap.state.shading];
     if (GridMap.state.shading === 'score') {
       var info = scoreOf(id);
@@ -448,7 +382,7 @@
       var item = candidateIndex[id];
       var status = V.status(id);
       item.marker.setStyle({
-        fillColor: candidateColor(id, item.feature.properties),
+        fillColor: candidateColor(id),
         radius: status === 'excluded' ? 5.5 : 7,
         opacity: status === 'excluded' ? 0.8 : 1,
         fillOpacity: status === 'excluded' ? 0.75 : 0.95,
@@ -511,16 +445,16 @@
     candidateIndex = {};
     (st.candidates ? st.candidates.features : []).forEach(function (f) {
       var id = f.properties.code;
-      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var latlng = GridMap.pointLatLng(f);
       var marker = L.circleMarker(latlng, {
         radius: 7,
         color: '#ffffff',
         weight: 2,
-        fillColor: candidateColor(id, f.properties),
+        fillColor: candidateColor(id),
         fillOpacity: 0.95,
         className: 'gm-vn-candidate',
       });
-      marker.bindTooltip(GridMap.escape(f.properties.name || id), { direction: 'right', className: 'gm-hover-label' });
+      GridMap.hoverLabel(marker, f.properties.name || id);
       marker.on('click', function () {
         GridMap.showPopup(latlng, candidatePopup(id, f.properties), null);
       });
@@ -548,7 +482,7 @@
     var features = st.plan ? st.plan.picks.features : [];
     features.forEach(function (f) {
       var p = f.properties;
-      var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var latlng = GridMap.pointLatLng(f);
       var marker = L.marker(latlng, { icon: pickIcon(p.rank), zIndexOffset: 1000 + (100 - p.rank), riseOnHover: true });
       marker.bindTooltip(GridMap.escape(p.name || p.candidate_id), {
         permanent: true,
@@ -590,24 +524,13 @@
 
   function failed(err) {
     var text = GridMap.text('venue_error', { error: GridMap.errorText(err) });
-    GridMap.state.venues.failed++;
-    GridMap.state.venues.error = text;
-    console.warn('gridmap: venues', err);
-    GridMap.notify(text);
+    GridMap.reportFailure(GridMap.state.venues, text, 'venues', err);
   }
 
   /** Why no choice can be made at all (a layer the community lacks), or null. */
   V.blocked = function () {
     return GridMap.state.venues ? GridMap.state.venues.blocked : null;
   };
-
-  function postJSON(path, body) {
-    return GridMap.fetchJSON(path, {}, {
-      method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  }
 
   /**
    * Choose venues with ``params`` ({k, minutes | metres, demand, weight_score,
@@ -636,7 +559,7 @@
           };
         });
         var body = { community: cfg().community, metres: plan.limit_m, add_points: adds };
-        return postJSON('/api/analysis/service-circle/scenario', body).then(function (scenario) {
+        return GridMap.postJSON('/api/analysis/service-circle/scenario', body).then(function (scenario) {
           return [plan, scenario];
         });
       })
@@ -673,8 +596,7 @@
     }
     started = true;
     init();
-    var q = { community: cfg().community, limit: 10000 };
-    GridMap.fetchJSON('/api/layers/candidate_venues', q)
+    GridMap.fetchLayer('candidate_venues')
       .then(function (collection) {
         st.candidates = collection;
         GridMap.state.layersLoaded.candidate_venues = collection.features.length;
@@ -682,7 +604,7 @@
         fire('names');
       })
       .catch(failed);
-    GridMap.fetchJSON('/api/layers/service_points', q)
+    GridMap.fetchLayer('service_points')
       .then(function (collection) {
         st.points = collection;
         existingCodes = {};

@@ -5,33 +5,25 @@ difference from the saved plan), draws the zones by kind (own / shared / rotatin
 outlined), the buildings inside them and a star on each zone's suggested lead building.
 Its panel shows the counts by kind, the settings, the difference *before* saving, a save
 button and roster exports; each zone's popup locks or unlocks it
-(``/api/lead-zones/{zone_id}/lock``). Kept apart from ``web_map.pages`` (which it reuses) so
-both can change independently.
+(``/api/lead-zones/{zone_id}/lock``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, cast
-
-from branca.element import MacroElement
-from folium.map import Layer
+from dataclasses import dataclass
+from typing import Any, Final
 
 from web_map import labels
-from web_map.elements import LayerSwitcher, Loading, _Assets, _template
-from web_map.pages import (
-    BasemapName,
-    CommunityChoice,
+from web_map.elements import LayerSwitcher, LeadZoneLayer, LeadZonePanel, Loading
+from web_map.pages.base import (
     MapData,
-    PageLink,
-    _common_config,
-    _community_layer,
-    _map_page,
-    _top_bar,
-    _validate_common,
+    common_config,
+    community_layer,
+    map_page,
     network_hint,
     notices,
+    top_bar,
+    validate,
 )
 
 #: Zone kinds, their fill colours: own leads blue, shared zones green, rotating leads orange.
@@ -46,75 +38,19 @@ LEAD_ZONES_PANEL_WIDTH_PX = 340
 
 
 @dataclass(frozen=True)
-class LeadZonesMapData:
+class LeadZonesMapData(MapData):
     """Everything the building-lead zone page needs, as plain values.
 
-    ``community_code`` ... ``links`` are as for :class:`web_map.pages.OfficerMapData`;
-    ``min_households``, ``min_occupancy``, ``max_walk_m`` and ``cross_compounds`` are what the
-    settings form starts at (the analysis's defaults: 50 households, 50 %, 150 m, no);
-    ``missing`` the layers the community has no data in (:data:`web_map.pages.MISSABLE`).
+    The fields of :class:`~web_map.pages.base.MapData`, and ``min_households``,
+    ``min_occupancy``, ``max_walk_m`` and ``cross_compounds``: what the settings form starts at
+    (the analysis's defaults: 50 households, 50 %, 150 m, no).
     """
 
-    community_code: str
-    community_name: str
-    bounds: tuple[float, float, float, float]
-    communities: tuple[CommunityChoice, ...] = field(default=())
-    basemap: BasemapName = "osm"
-    static_url: str = "/static"
-    api_root: str = ""
     page_url: str = "/map/lead-zones"
-    tianditu_token: str | None = None
-    links: tuple[PageLink, ...] = ()
     min_households: int = 50
     min_occupancy: float = 0.5
     max_walk_m: float = 150.0
     cross_compounds: bool = False
-    missing: tuple[str, ...] = ()
-
-
-class LeadZoneLayer(_Assets, Layer):
-    """One overlay of the lead zone page: ``zones``, ``buildings`` or ``leads`` (stars)."""
-
-    _template = _template("lead_zone_layer.html.j2")
-    js = ("layers.js", "lead_zones.js")
-    css = ("lead_zones.css",)
-
-    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "LeadZoneLayer"
-        self.part = part
-        self._use_assets(static_url)
-
-
-class LeadZonePanel(_Assets, MacroElement):
-    """The lead zone panel: counts by kind, settings and 预览, the diff, 保存方案, exports."""
-
-    _template = _template("lead_zone_panel.html.j2")
-    js = ("lead_zones.js",)
-    css = ("lead_zones.css",)
-
-    def __init__(
-        self,
-        *,
-        community_name: str,
-        labels: Mapping[str, str],
-        kinds: Mapping[str, Mapping[str, str]],
-        settings: Mapping[str, Any],
-        notices: Sequence[Mapping[str, str]] = (),
-        network_hint: str | None = None,
-        position: str = "topright",
-        static_url: str,
-    ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "LeadZonePanel"
-        self.notices = [dict(n) for n in notices]
-        self.network_hint = network_hint
-        self.community_name = community_name
-        self.labels = dict(labels)
-        self.kinds = {k: dict(v) for k, v in kinds.items()}
-        self.settings = dict(settings)
-        self.position = position
-        self._use_assets(static_url)
 
 
 def _kinds() -> dict[str, dict[str, str]]:
@@ -140,9 +76,8 @@ def _settings(data: LeadZonesMapData) -> dict[str, Any]:
 
 def lead_zones_config(data: LeadZonesMapData) -> dict[str, Any]:
     """Return the configuration the lead zone page's scripts start from."""
-    common = _common_config(cast("MapData", data))
     return {
-        **common,
+        **common_config(data),
         "panelWidth": LEAD_ZONES_PANEL_WIDTH_PX,
         "labels": {**labels.UI, **labels.LEAD_ZONE_UI, "no_data": labels.NO_DATA},
         "layerNames": {**labels.LAYER_NAMES, **labels.LEAD_ZONE_LAYER_NAMES},
@@ -158,7 +93,7 @@ def lead_zones_config(data: LeadZonesMapData) -> dict[str, Any]:
 
 
 def _validate(data: LeadZonesMapData) -> None:
-    _validate_common(cast("MapData", data))
+    validate(data)
     lo, hi, _ = MIN_HOUSEHOLDS_RANGE
     if not lo <= data.min_households <= hi:
         msg = f"min_households must be within {(lo, hi)}, got {data.min_households!r}"
@@ -175,13 +110,12 @@ def lead_zones_map(data: LeadZonesMapData) -> str:
     """Return the building-lead zone page for ``data`` as a complete HTML document."""
     _validate(data)
     static = data.static_url.rstrip("/")
-    md = cast("MapData", data)
-    page, fmap = _map_page(md, title=labels.LEAD_ZONES_TITLE, config=lead_zones_config(data))
-    fmap.add_child(_community_layer(md, "communities"))
-    fmap.add_child(_community_layer(md, "compounds"))
+    page, fmap = map_page(data, title=labels.LEAD_ZONES_TITLE, config=lead_zones_config(data))
+    fmap.add_child(community_layer(data, "communities"))
+    fmap.add_child(community_layer(data, "compounds"))
     for part in ("zones", "buildings", "leads"):
         fmap.add_child(LeadZoneLayer(part, labels.LEAD_ZONE_LAYER_NAMES[part], static_url=static))
-    fmap.add_child(_top_bar(md, title=labels.LEAD_ZONES_TITLE))
+    fmap.add_child(top_bar(data, title=labels.LEAD_ZONES_TITLE))
     fmap.add_child(LayerSwitcher(position="topleft", collapsed=True))
     fmap.add_child(
         LeadZonePanel(
@@ -189,8 +123,8 @@ def lead_zones_map(data: LeadZonesMapData) -> str:
             labels={**labels.UI, **labels.LEAD_ZONE_UI},
             kinds=_kinds(),
             settings=_settings(data),
-            notices=notices(md, ("buildings",)),
-            network_hint=network_hint(md),
+            notices=notices(data, ("buildings",)),
+            network_hint=network_hint(data),
             static_url=static,
         )
     )
