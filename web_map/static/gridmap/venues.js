@@ -1,9 +1,9 @@
 /*
  * gridmap: the red-house venue page (红房子选址).
  *
- * Asks /api/analysis/venues for the best k candidate rooms, then the service circle's
- * scenario (/api/analysis/service-circle/scenario) with those rooms added as red houses, for
- * their new service areas and the buildings they newly cover. Draws: the existing service
+ * Asks /api/analysis/venues for the best k candidate rooms; its answer carries the service
+ * circle with those rooms open as red houses (``circle``: every point's service area, every
+ * building's coverage, the buildings newly covered), in one request. Draws: the existing service
  * points and their areas faded, every building (covered before, newly covered outlined green,
  * still uncovered hatched red), the picks numbered 1..k with their areas, and every candidate
  * room coloured by status (picked / eligible / excluded) or by score. Nothing is saved.
@@ -36,7 +36,7 @@
     seq: 0,
     running: false,
     plan: null, // the /venues answer shown
-    scenario: null, // the scenario answer with the picks added
+    scenario: null, // the circle with the picks open: {after: {areas, buildings}, diff: {gained}}
     params: null, // the parameters of the result shown
     candidates: null, // the candidate_venues layer
     points: null, // the service_points layer
@@ -548,27 +548,14 @@
     return GridMap.fetchJSON('/api/analysis/venues', query(params))
       .then(function (plan) {
         if (seq !== st.seq) {
-          return null;
-        }
-        var adds = plan.picks.features.map(function (f) {
-          return {
-            lon: f.geometry.coordinates[0],
-            lat: f.geometry.coordinates[1],
-            kind: 'red_house',
-            name: f.properties.name || f.properties.candidate_id,
-          };
-        });
-        var body = { community: cfg().community, metres: plan.limit_m, add_points: adds };
-        return GridMap.postJSON('/api/analysis/service-circle/scenario', body).then(function (scenario) {
-          return [plan, scenario];
-        });
-      })
-      .then(function (answers) {
-        if (!answers || seq !== st.seq) {
           return;
         }
-        st.plan = answers[0];
-        st.scenario = answers[1];
+        var circle = plan.circle;
+        st.plan = plan;
+        st.scenario = {
+          after: { areas: circle.areas, buildings: circle.buildings },
+          diff: { gained: circle.gained },
+        };
         st.params = params;
         st.running = false;
         var s = GridMap.state.venues;
