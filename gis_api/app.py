@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from gis_api import errors, services
+from gis_api import auth, errors, services
 from gis_api.deps import TextParams
 from gis_api.limits import BodySizeLimit
-from gis_api.routes import analysis, lead_zones, ogc, pages, stats, tiles
+from gis_api.routes import analysis, lead_zones, ogc, pages, stats, tiles, users
+from gis_api.routes import auth as auth_routes
 from gis_api.routes import layers as layer_routes
 from gis_api.settings import Settings, get_settings
 from layers import db
@@ -50,6 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     ogc.install_errors(app)
+
+    @app.exception_handler(auth.LoginRequired)
+    async def _to_login(request: Request, _exc: auth.LoginRequired) -> RedirectResponse:
+        return auth_routes.login_redirect(request)
+
+    app.include_router(auth_routes.router)
+    app.include_router(users.router)
     app.include_router(layer_routes.router)
     app.include_router(tiles.router)
     app.include_router(stats.router)
@@ -58,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lead_zones.router)
     app.include_router(pages.router)
 
-    app.include_router(ogc.features_router().router, tags=["OGC API Features"])
+    # QGIS and other OGC clients send the same bearer token (a personal token) as the API.
+    app.include_router(
+        ogc.features_router().router, tags=["OGC API Features"], dependencies=[auth.READ]
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BrowsersToTheMap)
     app.add_middleware(

@@ -92,6 +92,8 @@ analyze_app = typer.Typer(help="分析：15 分钟服务圈、红房子选址、
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(analyze_app, name="analyze")
+user_app = typer.Typer(help="用户：新增、列表、改密码、停用、个人访问令牌", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 _STAGES = {
     "read": "读取",
@@ -286,13 +288,21 @@ def demo_load(
         ),
     ] = "qiaohua",
 ) -> None:
-    """加载演示社区（可重复执行：就地更新）。"""
+    """加载演示社区（可重复执行：就地更新），并创建每种角色各一个演示用户。"""
     try:
         with _progress() as progress:
             reports = services.load_demo(get_settings(), place, progress=progress)
+        community = {"qiaohua": "QH", "haidian": "HD"}.get(place, place)
+        users = services.demo_users(get_settings(), community)
     except GridmapError as exc:
         raise _fail(exc) from exc
     _summary(reports)
+    table = Table(title="演示用户（密码只显示这一次，请记下；已有用户的密码不变）")
+    for col in ("用户名", "角色", "密码"):
+        table.add_column(col)
+    for username, role, password in users:
+        table.add_row(username, role, password or "（已存在，未改）")
+    console.print(table)
 
 
 @demo_app.command("generate")
@@ -513,6 +523,112 @@ def analyze_lead_zones(
         )
         + f"已写入 {out}"
     )
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def _read_password(stdin: bool) -> str:
+    """Read a password from standard input (``--password-stdin``) or ask for it twice."""
+    import sys
+
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("密码", hide_input=True)
+    if typer.prompt("再输入一次", hide_input=True) != first:
+        raise _fail(GridmapError("两次输入的密码不一致", loc=("password",)))
+    return str(first)
+
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码（一行）")]
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="用户名（字母、数字、_.@-，2～64 个字符）")],
+    role: Annotated[
+        str,
+        typer.Option("--role", help="admin、planner、officer、field、department 或 viewer"),
+    ],
+    community: Annotated[
+        list[str] | None, typer.Option("--community", help="所属社区编号（可重复）")
+    ] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option("--grid", help="负责的网格编号（可重复）")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="显示的姓名")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """新增用户。"""
+    password = _read_password(password_stdin)
+    services.add_user(
+        get_settings(),
+        username,
+        role=role,
+        password=password,
+        communities=community or [],
+        grids=grid or [],
+        display_name=name,
+    )
+    console.print(f"[green]已新增用户[/green] {username}（{role}）")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """列出用户：角色、社区、网格、是否停用。"""
+    from layers import accounts
+
+    with services.transaction(get_settings()) as session:
+        users = accounts.list_users(session)
+    table = Table(title=f"用户（{len(users)} 个）")
+    for col in ("用户名", "姓名", "角色", "社区", "网格", "状态"):
+        table.add_column(col)
+    for u in users:
+        table.add_row(
+            u.username,
+            u.display_name or "",
+            u.role,
+            "、".join(u.community_codes),
+            "、".join(u.grid_codes),
+            "停用" if u.disabled else "正常",
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """修改用户密码（原有登录全部失效）。"""
+    from gis_api.auth import hash_password
+    from layers import accounts
+
+    password = _read_password(password_stdin)
+    with services.transaction(get_settings()) as session:
+        accounts.set_password(session, username, hash_password(password))
+    console.print(f"[green]已修改密码[/green] {username}：原有登录已全部失效")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """停用用户（其登录和令牌立即失效）。"""
+    from layers import accounts
+
+    with services.transaction(get_settings()) as session:
+        accounts.set_disabled(session, username)
+    console.print(f"[green]已停用[/green] {username}")
+
+
+@user_app.command("token")
+def user_token(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    name: Annotated[str, typer.Option("--name", help="令牌用途")] = "QGIS",
+) -> None:
+    """为用户创建个人访问令牌（供 QGIS 使用，只显示一次）。"""
+    token = services.personal_token(get_settings(), username, name)
+    console.print(f"个人访问令牌（只显示这一次）：\n{token}")
+    console.print("QGIS：认证配置中选“API 头”，名称 Authorization，值 Bearer <令牌>")
 
 
 # --- serve --------------------------------------------------------------------------------------

@@ -28,9 +28,15 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Yield a session for one request; routes that write open ``session.begin()``."""
-    with request.app.state.sessionmaker() as session:
-        yield session
+    """Yield a session for one request; routes that write open ``session.begin()``.
+
+    The session acts for the request's user (the route's guard found them): the history
+    records who changed what, and a commit is checked against the user's scope
+    (:func:`gis_api.auth.acting_session`).
+    """
+    from gis_api.auth import acting_session
+
+    yield from acting_session(request)
 
 
 def text_params(request: Request) -> None:

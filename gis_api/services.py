@@ -58,11 +58,16 @@ def engine_for(settings: Settings) -> Iterator[Engine]:
 
 
 @contextlib.contextmanager
-def transaction(settings: Settings) -> Iterator[Session]:
-    """One session in one transaction: committed on success, rolled back on any error."""
+def transaction(settings: Settings, *, channel: str = "cli") -> Iterator[Session]:
+    """One session in one transaction: committed on success, rolled back on any error.
+
+    The command line acts as the local administrator ``settings.cli_user`` (no login on the
+    server itself); the history records its changes under that name and ``channel``.
+    """
     with engine_for(settings) as engine:
         try:
             with db.session_scope(engine) as session:
+                db.act_as(session, settings.cli_user, channel)
                 yield session
         except OperationalError as exc:
             msg = f"无法连接数据库 {safe_url(str(engine.url))}：{exc.orig}"
@@ -130,7 +135,7 @@ def import_layer(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file into one layer, in one transaction."""
-    with transaction(settings) as session:
+    with transaction(settings, channel="import") as session:
         if layer == "network":
             from layers.walkways import import_network
 
@@ -183,7 +188,7 @@ def load_demo(
     """Load a demo place (``qiaohua`` generated, ``haidian`` real OSM) in one transaction."""
     from layers.demo import load_place
 
-    with transaction(settings) as session:
+    with transaction(settings, channel="import") as session:
         return load_place(
             session,
             place,
@@ -191,6 +196,103 @@ def load_demo(
             network_buffer_m=settings.network_buffer_m,
             progress=progress,
         )
+
+
+#: The demo's users: one of each role, in the demo community and (officer, field) its first
+#: grid. Their passwords are made when they are created and shown once.
+DEMO_USERS = (
+    ("admin", "admin", "演示管理员"),
+    ("planner", "planner", "演示社区书记"),
+    ("officer", "officer", "演示网格员"),
+    ("field", "field", "演示扫楼员"),
+    ("department", "department", "演示部门人员"),
+    ("viewer", "viewer", "演示只读用户"),
+)
+
+
+def demo_users(settings: Settings, community: str) -> list[tuple[str, str, str]]:
+    """Create the demo users that do not exist yet; return (username, role, password) of each.
+
+    Users that exist keep their password (shown as ``""``) and are added to ``community``.
+    """
+    from sqlalchemy import text
+
+    from gis_api.auth import hash_password, new_password
+    from layers import accounts
+
+    out = []
+    with transaction(settings) as session:
+        grid = session.execute(
+            text(
+                "SELECT g.code FROM grids g JOIN communities c ON c.id = g.community_id "
+                "WHERE c.code = :c ORDER BY g.code LIMIT 1"
+            ),
+            {"c": community},
+        ).scalar_one_or_none()
+        for username, role, name in DEMO_USERS:
+            grids = [grid] if grid and role in ("officer", "field") else []
+            user = accounts.find_user(session, username)
+            if user is None:
+                password = new_password()
+                accounts.add_user(
+                    session,
+                    username,
+                    role=role,
+                    password_hash=hash_password(password),
+                    communities=[community],
+                    grids=grids,
+                    display_name=name,
+                )
+                out.append((username, role, password))
+            else:
+                accounts.set_memberships(
+                    session,
+                    user.id,
+                    communities=sorted({*user.community_codes, community}),
+                    grids=sorted({*user.grid_codes, *grids}),
+                )
+                out.append((username, role, ""))
+    return out
+
+
+def add_user(
+    settings: Settings,
+    username: str,
+    *,
+    role: str,
+    password: str,
+    communities: list[str],
+    grids: list[str],
+    display_name: str | None = None,
+) -> None:
+    """Create a user (``gridmap user add``)."""
+    from gis_api.auth import hash_password
+    from layers import accounts
+
+    with transaction(settings) as session:
+        accounts.add_user(
+            session,
+            username,
+            role=role,
+            password_hash=hash_password(password),
+            communities=communities,
+            grids=grids,
+            display_name=display_name,
+        )
+
+
+def personal_token(settings: Settings, username: str, name: str) -> str:
+    """Issue a personal access token (for QGIS) for a user; return it (shown once)."""
+    from gis_api.auth import issue
+    from layers import accounts
+    from layers.errors import NotFound
+
+    with transaction(settings) as session:
+        user = accounts.find_user(session, username)
+        if user is None:
+            msg = f"用户“{username}”不存在"
+            raise NotFound(msg, loc=("username",))
+        return issue(session, user.id, "personal", settings, name=name).token
 
 
 def generate_city(

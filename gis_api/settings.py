@@ -59,6 +59,29 @@ class Settings(BaseSettings):
         gt=0,
         description="Neighbours for shared zones: walking metres.",
     )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="How long a page's login lasts."
+    )
+    token_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long an API token lasts."
+    )
+    personal_token_days: float = Field(
+        default=365.0, gt=0, le=3650, description="How long a personal token (QGIS) lasts."
+    )
+    login_lock_after: int = Field(
+        default=5, ge=1, description="Failed logins in a row that lock an account."
+    )
+    login_lock_minutes: int = Field(default=15, ge=1, description="How long a lock lasts.")
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts one client address may make a minute."
+    )
+    cli_user: str = Field(
+        default="cli-local",
+        description="Who the command line acts as: a local admin, recorded in the history.",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send cookies only over HTTPS (set behind a TLS proxy)."
+    )
     tianditu_token: str | None = Field(
         default=None, description="天地图 key; the Tianditu basemap is offered when set."
     )

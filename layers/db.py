@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from layers.errors import GridmapError
 
@@ -79,6 +79,47 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Create the session factory used by the app, the CLI and the tests."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# --- who acts: the history triggers record it ---------------------------------------------------
+
+#: What the history records as the channel of a change.
+CHANNELS = ("api", "import", "cli", "sql")
+
+
+def act_as(session: Session, user: str, channel: str) -> None:
+    """Name who ``session``'s transactions act for, and through which channel.
+
+    Every transaction the session begins then sets ``gridmap.user`` and ``gridmap.channel``
+    (``SET LOCAL``), which the history triggers of migration 0004 record with each change.
+    """
+    session.info["actor"] = (user, channel)
+    if session.in_transaction():  # already begun: stamp the running transaction too
+        _stamp(session.connection(), user, channel)
+
+
+def actor(session: Session) -> tuple[str, str] | None:
+    """Return who ``session`` acts for, as :func:`act_as` set it."""
+    value = session.info.get("actor")
+    return None if value is None else (str(value[0]), str(value[1]))
+
+
+def _stamp(connection: Connection, user: str, channel: str) -> None:
+    connection.execute(
+        text(
+            "SELECT set_config('gridmap.user', :u, true), set_config('gridmap.channel', :c, true)"
+        ),
+        {"u": user, "c": channel},
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _stamp_actor(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    who = actor(session)
+    if who is not None:
+        _stamp(connection, *who)
 
 
 @contextlib.contextmanager

@@ -27,8 +27,10 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from layers.schema import LAYERS
@@ -386,3 +388,115 @@ MODELS: dict[str, type[Base]] = {
     "candidate_venues": CandidateVenue,
     "barriers": Barrier,
 }
+
+
+# --- users, sessions and the change history (docs/access.md) -----------------------------------
+
+#: Roles, from most to least: what each may do is in ``gis_api.access`` and docs/access.md.
+ROLES = ("admin", "planner", "officer", "field", "department", "viewer")
+#: Kinds of credential: a page's cookie session, an API token, a personal access token (QGIS).
+TOKEN_KINDS = ("session", "api", "personal")
+#: What a history row records.
+HISTORY_ACTIONS = ("insert", "update", "delete")
+
+
+class User(Base):
+    """A person who logs in: a role, the communities and grids they work in."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES}", name="role_choice"),
+        CheckConstraint("username ~ '^[A-Za-z0-9_.@-]{2,64}$'", name="username_form"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_min"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class UserCommunity(Base):
+    """A community a user works in."""
+
+    __tablename__ = "user_communities"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class UserGrid(Base):
+    """A grid a user is assigned to (grid officers, field staff)."""
+
+    __tablename__ = "user_grids"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(
+        ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AuthToken(Base):
+    """A credential: only its SHA-256 is stored; it expires and can be revoked."""
+
+    __tablename__ = "auth_tokens"
+    __table_args__ = (CheckConstraint(f"kind IN {TOKEN_KINDS}", name="kind_choice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(64))
+    csrf_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryEntry(Base):
+    """One change of one row of a layer, written by the database's own triggers.
+
+    ``changed_by`` and ``channel`` come from the transaction's ``gridmap.user`` and
+    ``gridmap.channel`` settings (``db:<role>`` and ``sql`` when a client set none), so no
+    path that reaches the tables, the API, an import, the CLI or plain SQL, goes unrecorded.
+    """
+
+    __tablename__ = "history"
+    __table_args__ = (
+        CheckConstraint(f"action IN {HISTORY_ACTIONS}", name="action_choice"),
+        Index("ix_history_layer_feature", "layer", "feature_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(32), nullable=False)
+    feature_id: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(8), nullable=False)
+    old: Mapped[Any | None] = mapped_column(JSONB)
+    new: Mapped[Any | None] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    #: The transaction that made the change: what one transaction changed is checked at once.
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("txid_current()"), nullable=False, index=True
+    )

@@ -30,6 +30,8 @@ class Field:
 
     ``aliases`` are other spellings accepted on import (Chinese first); ``choices`` maps the
     stored English code of an enumerated value to its zh-CN label (both accepted on import).
+    ``personal`` marks a person's data (a name, a phone number): only roles that may see it
+    get it, in any channel (docs/access.md).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Field:
     max: float | None = None
     choices: Mapping[str, str] | None = None
     default: object = None
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,8 @@ LAYERS: dict[str, Layer] = {
             "polygon",
             (
                 _NAME,
-                Field("officer_name", "str", "网格员", ("网格员姓名", "officer")),
-                Field("officer_phone", "str", "网格员电话", ("电话", "phone")),
+                Field("officer_name", "str", "网格员", ("网格员姓名", "officer"), personal=True),
+                Field("officer_phone", "str", "网格员电话", ("电话", "phone"), personal=True),
                 _HOUSEHOLDS,
             ),
             nouns=("网格",),
@@ -174,8 +177,8 @@ LAYERS: dict[str, Layer] = {
                     min=0,
                     default=0,
                 ),
-                Field("lead_name", "str", "楼长", ("楼长姓名", "lead")),
-                Field("lead_phone", "str", "楼长电话", ("lead_tel",)),
+                Field("lead_name", "str", "楼长", ("楼长姓名", "lead"), personal=True),
+                Field("lead_phone", "str", "楼长电话", ("lead_tel",), personal=True),
                 _ADDRESS,
             ),
             nouns=("楼栋", "楼"),
@@ -242,3 +245,11 @@ LAT_ALIASES = ("lat", "latitude", "y", "纬度")
 
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "有", "开", "开放", "启用", "对"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "无", "关", "关闭", "停用", "未开放"})
+
+
+#: Personal fields of every layer (a person's name or phone), from the ``personal`` marks.
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    name: frozenset(f.name for f in layer.fields if f.personal) for name, layer in LAYERS.items()
+}
+#: Every column name that holds personal data, in any layer.
+PERSONAL_COLUMNS: frozenset[str] = frozenset().union(*PERSONAL_FIELDS.values())

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from gis_api import auth
 from gis_api.analyses import common, venues
 from gis_api.analyses import service_circle as circle
 from gis_api.deps import PlainStr, SessionDep
@@ -25,7 +26,11 @@ Minutes = Annotated[float | None, Query(gt=0, description="或：步行分钟数
 Speed = Annotated[float | None, Query(gt=0, description="步行速度（米/分钟）")]
 
 
-@router.get("/service-circle", summary="15 分钟服务圈：每栋楼的步行距离、覆盖情况与服务范围")
+@router.get(
+    "/service-circle",
+    dependencies=[auth.ANALYSE],
+    summary="15 分钟服务圈：每栋楼的步行距离、覆盖情况与服务范围",
+)
 def service_circle(
     session: SessionDep,
     community: Annotated[str, Query(description="社区编号")],
@@ -62,7 +67,9 @@ class ScenarioIn(BaseModel):
 
 
 @router.post(
-    "/service-circle/scenario", summary="情景分析：关闭/开放出入口、增减服务点后的覆盖变化"
+    "/service-circle/scenario",
+    dependencies=[auth.ANALYSE],
+    summary="情景分析：关闭/开放出入口、增减服务点后的覆盖变化",
 )
 def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
     """Coverage before and after the scenario, and who gains or loses (nothing is saved)."""
@@ -123,7 +130,11 @@ def venue_request(
 VenueQuery = Annotated[VenueRequest, Depends(venue_request)]
 
 
-@router.get("/venues", summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释")
+@router.get(
+    "/venues",
+    dependencies=[auth.ANALYSE],
+    summary="红房子选址：最大覆盖选址（HiGHS 精确求解）及其解释",
+)
 def venue_selection(session: SessionDep, q: VenueQuery) -> dict[str, Any]:
     """Pick ``k`` candidate rooms that, with the existing points, cover the most residents.
 
@@ -136,6 +147,7 @@ def venue_selection(session: SessionDep, q: VenueQuery) -> dict[str, Any]:
 
 @router.get(
     "/venues/export",
+    dependencies=[auth.ANALYSE],
     summary="导出红房子选址结果（CSV、Excel、GeoJSON）",
     response_class=FileResponse,
 )

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -17,10 +18,13 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import shape
 
+from gis_api import auth
+from gis_api.access import Principal, redact, redact_frame
+from gis_api.auth import CurrentUser
 from gis_api.deps import BBoxDep, PageDep, SessionDep, SettingsDep
 from gis_api.schemas import FeatureCollectionIn, FeatureIn, FeaturePatch, ImportResult
+from layers import accounts, editing
 from layers import crs as crsmod
-from layers import editing
 from layers.errors import GridmapError, ImportRowError, Loc, NotFound, RequestTooLarge
 from layers.importing import Options, import_file, import_frame
 from layers.queries import Filters, layer_features
@@ -123,7 +127,7 @@ CrsQuery = Annotated[
 ]
 
 
-@router.get("", summary="图层列表")
+@router.get("", dependencies=[auth.READ], summary="图层列表")
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:
     """List the layers with their Chinese names, geometry kinds and feature counts."""
     return [
@@ -140,6 +144,7 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get(
     "/{layer}",
+    dependencies=[auth.READ],
     summary="图层要素（GeoJSON，可按范围/社区/网格/小区筛选，分页）",
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}},
@@ -147,6 +152,7 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
 def features(
     layer: LayerPath,
     session: SessionDep,
+    who: CurrentUser,
     bbox: BBoxDep,
     page: PageDep,
     community: Annotated[str | None, Query(description="社区编号")] = None,
@@ -163,9 +169,10 @@ def features(
         compound=compound,
         limit=page.limit,
         offset=page.offset,
+        within=who.within,
     )
     frame, total = layer_features(session, _layer(layer), filters)
-    out = _geojson(frame, spec)
+    out = _geojson(redact_frame(who, frame), spec)
     out["numberMatched"] = total
     out["numberReturned"] = len(frame)
     links = []
@@ -177,16 +184,25 @@ def features(
     return _geojson_response(out)
 
 
-@router.get("/{layer}/{fid}", summary="单个要素（带 ETag：修改时作为 If-Match 或 version）")
+@router.get(
+    "/{layer}/{fid}",
+    dependencies=[auth.READ],
+    summary="单个要素（带 ETag：修改时作为 If-Match 或 version）",
+)
 def feature(
-    layer: LayerPath, fid: int, session: SessionDep, response: Response, crs: CrsQuery = "wgs84"
+    layer: LayerPath,
+    fid: int,
+    session: SessionDep,
+    who: CurrentUser,
+    response: Response,
+    crs: CrsQuery = "wgs84",
 ) -> dict[str, Any]:
     """Return one feature by its id, its version in ``properties.version`` and ``ETag``."""
     spec = _output_crs(crs)
     # The version first: should an edit land in between, the tag is older than the body
     # and a write based on it is refused, rather than the other way round.
     version = editing.feature_version(session, _layer(layer), fid)
-    out = _with_version(_geojson(_one(session, layer, fid), spec)["features"][0], version)
+    out = _with_version(_geojson(_one(session, layer, fid, who), spec)["features"][0], version)
     response.headers["ETag"] = etag(int(out["properties"]["version"]))
     return out
 
@@ -198,15 +214,21 @@ def _with_version(feature: dict[str, Any], version: int | None) -> dict[str, Any
     return feature
 
 
-def _one(session: Session, layer: str, fid: int) -> gpd.GeoDataFrame:
-    frame, _ = layer_features(session, layer, Filters(ids=[fid]))
+def _one(session: Session, layer: str, fid: int, who: Principal) -> gpd.GeoDataFrame:
+    """Return one feature the user may see (personal fields masked as their role needs)."""
+    frame, _ = layer_features(session, layer, Filters(ids=[fid], within=who.within))
     if len(frame) == 0:
         msg = f"图层 {LAYERS[layer].zh} 中没有 id 为 {fid} 的要素"
         raise NotFound(msg, loc=("path", "fid"))
-    return frame
+    return redact_frame(who, frame)
 
 
-@router.post("/{layer}", status_code=201, summary="新增或更新要素（整批校验，全部成功才写入）")
+@router.post(
+    "/{layer}",
+    status_code=201,
+    dependencies=[auth.EDIT],
+    summary="新增或更新要素（整批校验，全部成功才写入）",
+)
 def create(
     layer: LayerPath,
     body: FeatureCollectionIn | FeatureIn,
@@ -295,6 +317,7 @@ def _result(report: ImportReport, ids: list[int]) -> ImportResult:
 
 @router.patch(
     "/{layer}/{fid}",
+    dependencies=[auth.EDIT],
     summary="修改要素（必须带版本号：只写所给字段，版本不符则 409）",
     responses={
         409: {"description": "版本已过期：他人已修改，请重新读取"},
@@ -307,6 +330,7 @@ def update(
     body: FeaturePatch,
     session: SessionDep,
     settings: SettingsDep,
+    who: CurrentUser,
     response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
@@ -332,7 +356,7 @@ def update(
             boundary_tolerance_m=settings.boundary_tolerance_m,
             gate_tolerance_m=settings.gate_tolerance_m,
         )
-        updated = _one(session, layer, fid)
+        updated = _one(session, layer, fid, who)
     out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
     out["properties"]["version"] = new_version
     response.headers["ETag"] = etag(new_version)
@@ -341,6 +365,7 @@ def update(
 
 @router.delete(
     "/{layer}/{fid}",
+    dependencies=[auth.EDIT],
     status_code=204,
     summary="删除要素（有从属要素时需 ?cascade=true）",
     responses={409: {"description": "还有要素依赖于它（附各图层数量），或 If-Match 版本已过期"}},
@@ -377,7 +402,11 @@ def delete(
     return Response(status_code=204)
 
 
-@router.post("/{layer}/import", summary="上传文件导入（GeoJSON、GeoPackage、Shapefile.zip、CSV）")
+@router.post(
+    "/{layer}/import",
+    dependencies=[auth.IMPORT],
+    summary="上传文件导入（GeoJSON、GeoPackage、Shapefile.zip、CSV）",
+)
 def upload(
     layer: LayerPath,
     session: SessionDep,
@@ -410,3 +439,70 @@ def upload(
         with session.begin():
             report = import_file(session, layer, path, options=options)
     return _result(report, [])
+
+
+# --- the change history -------------------------------------------------------------------------
+
+
+def _changes(entry: dict[str, Any], who: Principal) -> list[dict[str, Any]]:
+    """Return the fields an entry changed with old and new values (personal ones masked)."""
+    old = redact(who, entry["old"] or {})
+    new = redact(who, entry["new"] or {})
+    keys = sorted((set(old) | set(new)) - {"updated_at", "version"})
+    return [
+        {"field": k, "old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)
+    ]
+
+
+@router.get(
+    "/{layer}/{fid}/history",
+    dependencies=[auth.HISTORY],
+    summary="要素的修改记录（谁、何时、经由何处、改了什么），最新在前",
+)
+def history(
+    layer: LayerPath, fid: int, session: SessionDep, who: CurrentUser
+) -> list[dict[str, Any]]:
+    """Every recorded change of one feature, by the database's own triggers."""
+    _layer(layer)
+    entries = accounts.feature_history(session, layer, fid)
+    rows = [e["new"] or e["old"] or {} for e in entries]
+    communities = {
+        r.get("community_id", r.get("id") if layer == "communities" else None) for r in rows
+    }
+    if not entries or any(c is not None and not who.in_community(c) for c in communities):
+        msg = f"图层 {LAYERS[layer].zh} 中 id 为 {fid} 的要素没有修改记录"
+        raise NotFound(msg, loc=("path", "fid"))
+    return [
+        {
+            "entry": e["id"],
+            "action": e["action"],
+            "changed_by": e["changed_by"],
+            "channel": e["channel"],
+            "changed_at": e["changed_at"].isoformat(),
+            "changes": _changes(e, who),
+        }
+        for e in entries
+    ]
+
+
+class RestoreIn(BaseModel):
+    """Which recorded version to go back to."""
+
+    entry: int = Field(ge=1, description="修改记录编号（/history 中的 entry）")
+
+
+@router.post(
+    "/{layer}/{fid}/restore",
+    dependencies=[auth.RESTORE],
+    summary="恢复到某条修改记录之后的版本（管理员；恢复本身也记入修改记录）",
+)
+def restore(
+    layer: LayerPath, fid: int, body: RestoreIn, session: SessionDep, who: CurrentUser
+) -> dict[str, Any]:
+    """Put a feature back as it was after a recorded change (or before its deletion)."""
+    _layer(layer)
+    with session.begin():
+        accounts.restore(session, layer, fid, body.entry)
+    return _with_version(
+        _geojson(_one(session, layer, fid, who), crsmod.WGS84)["features"][0], None
+    )

@@ -8,8 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from gis_api import auth
+from gis_api.access import redact_frame
 from gis_api.analyses import common
 from gis_api.analyses import lead_zones as zones
+from gis_api.auth import CurrentUser
 from gis_api.deps import SessionDep, SettingsDep
 from gis_api.routes.downloads import Format, table_download
 from layers import domain
@@ -50,7 +53,11 @@ ZoneOptions = Annotated[zones.Options, Depends(zone_options)]
 Community = Annotated[str, Query(description="社区编号")]
 
 
-@router.get("/api/analysis/lead-zones", summary="楼长责任区自动划分（预览，含与已保存方案的差异）")
+@router.get(
+    "/api/analysis/lead-zones",
+    dependencies=[auth.ANALYSE],
+    summary="楼长责任区自动划分（预览，含与已保存方案的差异）",
+)
 def preview(
     session: SessionDep, settings: SettingsDep, community: Community, options: ZoneOptions
 ) -> dict[str, Any]:
@@ -58,7 +65,11 @@ def preview(
     return zones.to_json(zones.run(session, community, settings, options))
 
 
-@router.post("/api/lead-zones/save", summary="保存楼长责任区方案（已锁定的责任区保持不变）")
+@router.post(
+    "/api/lead-zones/save",
+    dependencies=[auth.SAVE_PLANS],
+    summary="保存楼长责任区方案（已锁定的责任区保持不变）",
+)
 def save(
     session: SessionDep, settings: SettingsDep, community: Community, options: ZoneOptions
 ) -> dict[str, Any]:
@@ -75,7 +86,11 @@ class LockIn(BaseModel):
     locked: bool = True
 
 
-@router.post("/api/lead-zones/{code}/lock", summary="锁定/解锁责任区（网格员确认后锁定）")
+@router.post(
+    "/api/lead-zones/{code}/lock",
+    dependencies=[auth.SAVE_PLANS],
+    summary="锁定/解锁责任区（网格员确认后锁定）",
+)
 def lock(
     code: str,
     body: LockIn,
@@ -88,17 +103,21 @@ def lock(
     return {"zone_id": code, "locked": body.locked}
 
 
-@router.get("/api/lead-zones", summary="已保存的楼长责任区（GeoJSON）")
-def saved(session: SessionDep, community: Community) -> dict[str, Any]:
-    """Return the saved zones with members, households and lead."""
-    return common.geojson(zones.roster(session, community))
+@router.get("/api/lead-zones", dependencies=[auth.READ], summary="已保存的楼长责任区（GeoJSON）")
+def saved(session: SessionDep, community: Community, who: CurrentUser) -> dict[str, Any]:
+    """Return the saved zones with members, households and lead (masked as the role needs)."""
+    return common.geojson(redact_frame(who, zones.roster(session, community)))
 
 
 @router.get(
     "/api/lead-zones/roster",
+    dependencies=[auth.READ],
     summary="导出楼长责任区花名册（CSV、Excel）",
     response_class=FileResponse,
 )
-def roster(session: SessionDep, community: Community, fmt: Format = "csv") -> FileResponse:
-    """Return the roster: zone, buildings, households, lead."""
-    return table_download(zones.roster(session, community), f"楼长责任区_{community}.{fmt}")
+def roster(
+    session: SessionDep, community: Community, who: CurrentUser, fmt: Format = "csv"
+) -> FileResponse:
+    """Return the roster: zone, buildings, households, lead (masked as the role needs)."""
+    table = redact_frame(who, zones.roster(session, community))
+    return table_download(table, f"楼长责任区_{community}.{fmt}")

@@ -47,7 +47,7 @@ from tipg.resources.enums import MediaType
 from tipg.settings import DatabaseSettings, PostgresSettings
 
 from layers.errors import GridmapError, Loc, NotFound
-from layers.schema import LAYERS
+from layers.schema import LAYERS, PERSONAL_COLUMNS
 
 log = logging.getLogger("gridmap")
 
@@ -103,9 +103,17 @@ async def open_catalog(app: FastAPI, url: str) -> None:
         if collection.table not in COLLECTIONS:
             continue  # PostGIS's own functions live in public too
         name, title = COLLECTIONS[collection.table]
+        # Personal fields (names, phones) never leave through OGC API Features, for anyone:
+        # the collection does not know them, so no property list, filter or sort reaches them.
+        public = [p for p in collection.properties if p.name not in PERSONAL_COLUMNS]
         # tipg's collection list shows ids as titles; the description carries the name too.
         renamed[name] = collection.model_copy(
-            update={"id": name, "title": title, "description": f"{title}（{name}）"}
+            update={
+                "id": name,
+                "title": title,
+                "description": f"{title}（{name}）",
+                "properties": public,
+            }
         )
     app.state.collection_catalog = Catalog(
         collections=renamed, last_updated=dt.datetime.now(tz=dt.UTC)

@@ -15,6 +15,7 @@ from pydantic import AfterValidator
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_api import auth
 from gis_api.deps import SessionDep, SettingsDep
 from gis_api.settings import Settings
 from layers.errors import NotFound
@@ -165,7 +166,12 @@ def _common(c: _Community, path: str) -> dict[str, Any]:
     }
 
 
-@router.get("/map", response_class=HTMLResponse, summary="网格员工作地图")
+@router.get(
+    "/map",
+    dependencies=[auth.READ_PAGE],
+    response_class=HTMLResponse,
+    summary="网格员工作地图",
+)
 def officer_map_page(
     request: Request,
     session: SessionDep,
@@ -193,7 +199,12 @@ def _life_circle(minutes: int) -> int:
     return minutes
 
 
-@router.get("/map/service-circle", response_class=HTMLResponse, summary="15分钟党群服务圈地图")
+@router.get(
+    "/map/service-circle",
+    dependencies=[auth.READ_PAGE],
+    response_class=HTMLResponse,
+    summary="15分钟党群服务圈地图",
+)
 def service_circle_page(
     request: Request,
     session: SessionDep,
@@ -221,7 +232,12 @@ def service_circle_page(
     return HTMLResponse(service_circle_map(data))
 
 
-@router.get("/map/venues", response_class=HTMLResponse, summary="红房子选址地图")
+@router.get(
+    "/map/venues",
+    dependencies=[auth.READ_PAGE],
+    response_class=HTMLResponse,
+    summary="红房子选址地图",
+)
 def venues_page(
     request: Request,
     session: SessionDep,
@@ -257,7 +273,12 @@ def venues_page(
     return HTMLResponse(venues_map(data))
 
 
-@router.get("/map/lead-zones", response_class=HTMLResponse, summary="楼长责任区地图")
+@router.get(
+    "/map/lead-zones",
+    dependencies=[auth.READ_PAGE],
+    response_class=HTMLResponse,
+    summary="楼长责任区地图",
+)
 def lead_zones_page(
     request: Request,
     session: SessionDep,

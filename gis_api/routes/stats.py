@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import text
 
+from gis_api import auth
 from gis_api.deps import BadQuery, SessionDep
 from layers.queries import search, summary, summary_at
 from layers.schema import LAYERS
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["统计与搜索 stats"])
 health_router = APIRouter(tags=["统计与搜索 stats"])
 
 
-@health_router.get("/health", summary="服务与数据库状态")
+@health_router.get("/health", dependencies=[auth.PUBLIC], summary="服务与数据库状态")
 def health(session: SessionDep) -> dict[str, Any]:
     """Answer whether the database is reachable, with PostGIS version and feature counts."""
     postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
@@ -26,13 +27,13 @@ def health(session: SessionDep) -> dict[str, Any]:
     return {"status": "ok", "postgis": postgis, "counts": counts}
 
 
-@router.get("/stats/communities/{code}", summary="社区汇总数据")
+@router.get("/stats/communities/{code}", dependencies=[auth.READ], summary="社区汇总数据")
 def community_stats(code: str, session: SessionDep) -> dict[str, Any]:
     """Households, residents, buildings, party members, leads, service points, per cadre."""
     return summary(session, community=code)
 
 
-@router.get("/stats/grids/{code}", summary="网格汇总数据")
+@router.get("/stats/grids/{code}", dependencies=[auth.READ], summary="网格汇总数据")
 def grid_stats(
     code: str,
     session: SessionDep,
@@ -42,7 +43,7 @@ def grid_stats(
     return summary(session, community=community, grid=code)
 
 
-@router.get("/stats/at", summary="某点所在社区与网格的汇总数据")
+@router.get("/stats/at", dependencies=[auth.READ], summary="某点所在社区与网格的汇总数据")
 def stats_at(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -56,7 +57,7 @@ def stats_at(
 SEARCH_MAX_CHARS = 100
 
 
-@router.get("/search", summary="按名称或编号搜索小区、楼栋")
+@router.get("/search", dependencies=[auth.READ], summary="按名称或编号搜索小区、楼栋")
 def find(
     session: SessionDep,
     q: Annotated[

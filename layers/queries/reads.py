@@ -82,6 +82,8 @@ class Filters:
     ids: Sequence[int] | None = None
     limit: int | None = None
     offset: int = 0
+    #: The communities (ids) the reader may see; None: every one.
+    within: Sequence[int] | None = None
 
 
 def _where(session: Session, layer: str, filters: Filters) -> tuple[list[str], dict[str, Any]]:
@@ -115,6 +117,12 @@ def _where(session: Session, layer: str, filters: Filters) -> tuple[list[str], d
     if filters.ids is not None:
         clauses.append("t.id = ANY(:ids)")
         params["ids"] = list(filters.ids)
+    if filters.within is not None:
+        if spec.community_scoped:
+            clauses.append("t.community_id = ANY(:within)")
+        elif layer == "communities":
+            clauses.append("t.id = ANY(:within)")
+        params["within"] = list(filters.within)
     return clauses, params
 
 

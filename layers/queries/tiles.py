@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from layers.queries.reads import community_id
-from layers.schema import LAYERS
+from layers.schema import LAYERS, PERSONAL_COLUMNS
 
 #: Attributes carried into vector tiles, per layer (what a map needs to style and pop up).
 TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -36,14 +37,30 @@ TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
 
 
 def vector_tile(
-    session: Session, layer: str, z: int, x: int, y: int, *, community: str | None = None
+    session: Session,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    community: str | None = None,
+    within: Sequence[int] | None = None,
+    personal: bool = False,
 ) -> bytes:
-    """Return the Mapbox Vector Tile of ``layer`` at ``z/x/y`` (Web Mercator), by ST_AsMVT."""
+    """Return the Mapbox Vector Tile of ``layer`` at ``z/x/y`` (Web Mercator), by ST_AsMVT.
+
+    ``within`` limits the features to those communities (ids); unless ``personal``, the
+    personal fields are masked (a name keeps its first character).
+    """
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": layer}
     scope = ""
+    key = "t.id" if layer == "communities" else "t.community_id"
     if community is not None:
         params["cid"] = community_id(session, community)
-        scope = " AND t.community_id = :cid" if layer != "communities" else " AND t.id = :cid"
+        scope = f" AND {key} = :cid"
+    if within is not None:
+        params["within"] = list(within)
+        scope += f" AND {key} = ANY(:within)"
     # Parents' names by joins, not per-feature subqueries: a z14 tile holds ~2,000 buildings.
     joins = {
         "compound_name": ("p_c.name", "LEFT JOIN compounds p_c ON p_c.id = t.compound_id"),
@@ -55,6 +72,11 @@ def vector_tile(
         if name in joins:
             props.append(f"{joins[name][0]} AS {name}")
             join_sql.append(joins[name][1])
+        elif name in PERSONAL_COLUMNS and not personal:
+            props.append(
+                f"CASE WHEN coalesce(t.{name}, '') = '' THEN t.{name} ELSE left(t.{name}, 1) "
+                f"|| repeat('*', greatest(1, char_length(t.{name}) - 1)) END AS {name}"
+            )
         else:
             props.append(f"t.{name}")
     table = "walk_edges" if layer == "network" else LAYERS[layer].table

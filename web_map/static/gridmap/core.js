@@ -117,6 +117,14 @@
     }, 4000);
   };
 
+  /** The CSRF token the login page set: every write from a page sends it back (X-CSRF-Token). */
+  GridMap.csrfToken = function () {
+    var found = document.cookie.split('; ').filter(function (c) {
+      return c.indexOf('gridmap_csrf=') === 0;
+    })[0];
+    return found ? decodeURIComponent(found.slice('gridmap_csrf='.length)) : '';
+  };
+
   /** GET an API path with query parameters as JSON, counted by the loading indicator. */
   GridMap.fetchJSON = function (path, params, options) {
     var query = new URLSearchParams();
@@ -127,8 +135,17 @@
     });
     var url = GridMap.config.apiRoot + path + (query.toString() ? '?' + query.toString() : '');
     GridMap.busy(1);
-    return fetch(url, L.extend({ headers: { Accept: 'application/json' } }, options || {}))
+    options = L.extend({ headers: { Accept: 'application/json' } }, options || {});
+    var method = (options.method || 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') {
+      options.headers = L.extend({}, options.headers, { 'X-CSRF-Token': GridMap.csrfToken() });
+    }
+    return fetch(url, L.extend({ credentials: 'same-origin' }, options))
       .then(function (response) {
+        if (response.status === 401) {
+          // The login expired: back to the login page, returning here afterwards.
+          window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname + window.location.search);
+        }
         if (!response.ok) {
           // Keep the API's own (zh-CN) message, when it sent one, for the user to read.
           return response
