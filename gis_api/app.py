@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[TextParams],
     )
     app.state.settings = settings
+    app.state.login_attempts = auth.Attempts()
     errors.install(app)
     ogc.install_errors(app)
 

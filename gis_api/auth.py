@@ -76,14 +76,15 @@ class TooManyAttempts(GridmapError):
     status = 429
 
 
-class _Attempts:
-    """Login attempts per client address in the last minute (one process's memory)."""
+class Attempts:
+    """Login attempts per client address in the last minute (one app's memory)."""
 
     def __init__(self) -> None:
         self._seen: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
     def count(self, address: str, per_minute: int) -> None:
+        """Count one attempt from ``address``; refuse (429) beyond ``per_minute``."""
         now = time.monotonic()
         with self._lock:
             seen = self._seen[address]
@@ -96,9 +97,6 @@ class _Attempts:
             seen.append(now)
 
 
-ATTEMPTS = _Attempts()
-
-
 @dataclass(frozen=True)
 class Issued:
     """A credential just issued: the token (shown once) and, for sessions, its CSRF token."""
@@ -109,14 +107,20 @@ class Issued:
 
 
 def log_in(
-    session: Session, settings: Settings, username: str, password: str, *, address: str
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    *,
+    address: str,
+    attempts: Attempts,
 ) -> accounts.UserRow:
     """Check a username and password; count failures and lock after too many.
 
     Commits what it counts (the session must not be inside ``session.begin()``), so a
     failure is remembered even though the caller then refuses.
     """
-    ATTEMPTS.count(address, settings.login_attempts_per_minute)
+    attempts.count(address, settings.login_attempts_per_minute)
     wrong = Unauthenticated("用户名或密码错误", loc=("body", "password"))
     if not username or len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
         raise wrong

@@ -37,6 +37,11 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _attempts(request: Request) -> auth.Attempts:
+    attempts: auth.Attempts = request.app.state.login_attempts
+    return attempts
+
+
 @router.post(
     "/api/auth/token",
     dependencies=[PUBLIC],
@@ -49,7 +54,14 @@ def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenOut:
     """Check the username and password; answer a bearer token for the API, OGC and tiles."""
-    user = auth.log_in(session, settings, form.username, form.password, address=_address(request))
+    user = auth.log_in(
+        session,
+        settings,
+        form.username,
+        form.password,
+        address=_address(request),
+        attempts=_attempts(request),
+    )
     with session.begin():
         issued = auth.issue(session, user.id, "api", settings)
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at.isoformat())
@@ -156,7 +168,14 @@ def login_submit(
     """Log in from the form: set the session and CSRF cookies and go where the user was going."""
     target = _safe_next(next)
     try:
-        user = auth.log_in(session, settings, username, password, address=_address(request))
+        user = auth.log_in(
+            session,
+            settings,
+            username,
+            password,
+            address=_address(request),
+            attempts=_attempts(request),
+        )
     except GridmapError as exc:
         session.rollback()
         return _login_page(target, exc.msg, status=exc.status)
