@@ -235,7 +235,7 @@ def check_changes(principal: Principal, changes: Iterable[Change]) -> None:
     """
     if principal.communities is None and principal.role not in GRID_BOUND:
         return
-    for c in changes:
+    for c in net_changes(changes):
         for row in (c.old, c.new):
             if row is None:
                 continue
@@ -247,6 +247,28 @@ def check_changes(principal: Principal, changes: Iterable[Change]) -> None:
                 _check_grid(principal, c, row)
         if principal.role == "field":
             _check_field_staff(c)
+
+
+def net_changes(changes: Iterable[Change]) -> list[Change]:
+    """Fold a transaction's changes into one per row: as it was first, as it is last.
+
+    An import inserts a feature and then assigns it its grid; what counts is where the
+    feature ends up (and where it was before the transaction), not the steps between.
+    """
+    folded: dict[tuple[str, Any], Change] = {}
+    for c in changes:
+        row = c.new if c.new is not None else c.old
+        key = (c.layer, None if row is None else row.get("id", row.get("building_id")))
+        first = folded.get(key)
+        if first is None:
+            folded[key] = c
+            continue
+        action = (
+            "delete" if c.action == "delete" else "insert" if first.action == "insert" else "update"
+        )
+        grids = {**first.grid_codes, **c.grid_codes}
+        folded[key] = Change(c.layer, action, first.old, c.new, c.member_grid, grids)
+    return [c for c in folded.values() if not (c.old is None and c.new is None)]
 
 
 def _community_of(layer: str, row: Mapping[str, Any]) -> int | None:

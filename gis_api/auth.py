@@ -297,6 +297,7 @@ SAVE_PLANS = allow(Permission.SAVE_PLANS)
 HISTORY = allow(Permission.HISTORY)
 RESTORE = allow(Permission.RESTORE)
 MANAGE_USERS = allow(Permission.MANAGE_USERS)
+MANAGE_USERS_PAGE = allow(Permission.MANAGE_USERS, page=True)
 
 
 # --- the database session acts for the user; its writes are checked against their scope ------
@@ -316,8 +317,8 @@ def acting_session(request: Request) -> Iterator[Session]:
 @event.listens_for(Session, "before_commit")
 def _check_scope(session: Session) -> None:
     principal: Principal | None = session.info.get("principal")
-    if principal is None:
-        return
+    if principal is None or session.in_nested_transaction():
+        return  # a savepoint's release is no commit: the whole transaction is checked at its end
     changes = accounts.changes_in_transaction(session)
     check_changes(
         principal,
