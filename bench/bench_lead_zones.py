@@ -2,9 +2,9 @@
 
 ``python -m bench.bench_lead_zones [--buildings 10000] [--repeat 3]``
 
-One district from ``layers.synth.generate_city``, projected to UTM; each building's compound
-from the compound polygons; the neighbour graph walked on the network
-(``layers.network.build_network`` with walls and gates, then
+One district from ``layers.synth.generate_city`` as bench/cities.py readies it: projected to
+UTM; each building's compound from the compound polygons; the neighbour graph walked on the
+network (``layers.network.build_network`` with walls and gates, then
 :func:`gis_api.analysis.lead_zones.neighbour_graph_walking`: snapped buildings, Dijkstra with
 a limit of ``max_walk_m``), or straight lines x 1.3 with ``--graph euclidean``.
 
@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 import geopandas as gpd
 
+from bench import cities
 from gis_api.analysis.lead_zones import (
     DEFAULT_MAX_WALK_M,
     group_buildings,
@@ -47,9 +48,6 @@ from gis_api.analysis.lead_zones import (
     neighbour_graph_euclidean,
     neighbour_graph_walking,
 )
-from gis_api.analysis.walknet import build_graph
-from layers.network import build_network
-from layers.synth import generate_city
 
 THRESHOLD = 50.0
 MIN_OCCUPANCY = 0.5
@@ -67,36 +65,14 @@ def make_district(n: int, graph: str, max_walk_m: float) -> District:
     """Generate, project, attach compounds and build the neighbour graph."""
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    city = generate_city(n_buildings=n)
+    city = cities.generate(n)
     seconds["generate_city"] = time.perf_counter() - t
     t = time.perf_counter()
-    raw = city.layers["buildings"]
-    crs = raw.estimate_utm_crs()
-    b = raw.to_crs(crs).reset_index(drop=True)
-    compounds = city.layers["compounds"].to_crs(crs)
-    pts = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), crs=crs)
-    hit = gpd.sjoin(pts, compounds[["code", "geometry"]], predicate="within", how="left")
-    hit = hit[~hit.index.duplicated()]
-    b["building_id"] = b["code"]
-    b["compound"] = hit["code"].reindex(b.index)
+    b = city.buildings
     seconds["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
     if graph == "walking":
-        net = build_network(
-            city.ways.to_crs(crs),
-            barriers=city.layers["barriers"].to_crs(crs),
-            gates=city.layers["gates"].to_crs(crs),
-        )
-        e = net.edges
-        walk_graph = build_graph(
-            e["source"].to_numpy(),
-            e["target"].to_numpy(),
-            e["length_m"].to_numpy(),
-            e.geometry.to_numpy(),
-            gate=e["gate_code"].to_numpy(),
-            walled=compounds.geometry.to_numpy(),
-        )
-        ng = neighbour_graph_walking(b, walk_graph, max_walk_m)
+        ng = neighbour_graph_walking(b, city.graph(), max_walk_m)
     else:
         ng = neighbour_graph_euclidean(b, max_walk_m)
     seconds["neighbour_graph"] = time.perf_counter() - t

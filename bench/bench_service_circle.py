@@ -2,11 +2,11 @@
 
 ``python -m bench.bench_service_circle [--buildings 50000] [--points 500] [--repeat 5]``
 
-One district from ``layers.synth.generate_city``, projected to UTM 49N (EPSG:32649); the
-walking network from ``layers.network.build_network`` with the compound walls as barriers and
-the gates; the gates the generator left shut are closed. ``--points`` service points are
-placed deterministically inside compounds (evenly spaced in code order, at each compound's
-representative point), all open, kinds in turn.
+One district from ``layers.synth.generate_city`` as bench/cities.py readies it: projected to
+UTM 49N (EPSG:32649); the walking network from ``layers.network.build_network`` with the
+compound walls as barriers and the gates; the gates the generator left shut are closed.
+``--points`` service points are placed deterministically inside compounds (evenly spaced in
+code order, at each compound's representative point), all open, kinds in turn.
 
 Each method runs ``--repeat`` times in a fresh interpreter (``spawn``) that first loads the
 city and does the method's untimed set-up; its peak memory is the rise of the process's peak
@@ -59,10 +59,9 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
+from bench import cities
 from gis_api.analysis import service_circle as sc
 from gis_api.analysis import walknet as wn
-from layers.network import build_network
-from layers.synth import generate_city
 
 METRIC = "EPSG:32649"
 Walks = np.ndarray  # walking metres per building, NaN when beyond the limit
@@ -97,24 +96,17 @@ def log(msg: str) -> None:
 
 def make_city(n_buildings: int, n_points: int, seed: int, limit_m: float) -> City:
     t = time.perf_counter()
-    city = generate_city(n_buildings=n_buildings, seed=seed)
-    lay = {k: v.to_crs(METRIC) for k, v in city.layers.items()}
-    ways = city.ways.to_crs(METRIC)
+    city = cities.generate(n_buildings, seed=seed, crs=METRIC)
+    lay = city.layers
     log(f"generate_city({n_buildings:,}) + UTM: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
-    net = build_network(ways, barriers=lay["barriers"], gates=lay["gates"])
+    edges = city.edges[["source", "target", "length_m", "gate", "geometry"]]
     log(f"build_network: {time.perf_counter() - t:.1f} s")
-    edges = net.edges.rename(columns={"gate_code": "gate"})[
-        ["source", "target", "length_m", "gate", "geometry"]
-    ]
     compounds = lay["compounds"].sort_values("code").reset_index(drop=True)
-    walled = compounds.rename(columns={"code": "compound"})[["compound", "geometry"]]
+    walled = city.walled.sort_values("compound").reset_index(drop=True)
 
-    buildings = lay["buildings"].rename(columns={"code": "building_id"})
+    buildings = city.buildings
     rep = gpd.GeoDataFrame(geometry=buildings.representative_point(), crs=METRIC)
-    buildings["compound"] = (
-        gpd.sjoin(rep, walled, predicate="within", how="left").groupby(level=0)["compound"].first()
-    )
     grids = lay["grids"].rename(columns={"code": "grid"})[["grid", "geometry"]]
     buildings["grid"] = (
         gpd.sjoin(rep, grids, predicate="within", how="left").groupby(level=0)["grid"].first()
@@ -133,9 +125,7 @@ def make_city(n_buildings: int, n_points: int, seed: int, limit_m: float) -> Cit
         geometry=chosen.geometry.representative_point().to_numpy(),
         crs=METRIC,
     )
-    gates = lay["gates"]
-    closed = frozenset(gates.loc[~gates["is_open"], "code"]) & frozenset(edges["gate"].dropna())
-    return City(buildings, points, edges, walled, closed, limit_m)
+    return City(buildings, points, edges, walled, city.closed_gates, limit_m)
 
 
 def graph_and_snaps(c: City) -> tuple[wn.WalkGraph, wn.Snapped, wn.Snapped]:

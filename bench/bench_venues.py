@@ -3,7 +3,8 @@
 ``python -m bench.bench_venues [--candidates 2000] [--buildings 50000] [--existing 500]
 [--k 20] [--repeat 3] [--seed 7] [--spopt-timeout 900] [--no-spopt]``
 
-1. A city from ``layers.synth.generate_city`` projected to UTM 49N; its walking network from
+1. A city from ``layers.synth.generate_city`` as bench/cities.py readies it (projected to UTM
+   49N, each building's compound joined); its walking network from
    ``layers.network.build_network`` (walls of gated compounds, open gates), routed by
    ``gis_api.analysis.walknet`` (``build_graph``, ``snap_points``, ``distances_within``).
 2. ``--candidates`` candidate venues drawn (seeded) from the city's rooms, with their compound
@@ -46,6 +47,7 @@ from scipy import sparse
 import geopandas as gpd
 import shapely
 
+from bench import cities
 from gis_api.analysis import walknet
 from gis_api.analysis.venues import select_venues, venue_selection
 
@@ -76,13 +78,11 @@ def _log(msg: str) -> None:
 
 def make_city(n_buildings: int, n_candidates: int, n_existing: int, seed: int) -> City:
     from layers.network import build_network
-    from layers.synth import generate_city
 
     notes: list[str] = []
     t = time.perf_counter()
-    city = generate_city(n_buildings=n_buildings, seed=seed)
-    lay = {k: v.to_crs(CRS) for k, v in city.layers.items()}
-    ways = city.ways.to_crs(CRS)
+    city = cities.generate(n_buildings, seed=seed, crs=CRS)
+    lay, ways = city.layers, city.ways
     _log(f"  generate_city({n_buildings:,}): {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()
@@ -126,12 +126,10 @@ def make_city(n_buildings: int, n_candidates: int, n_existing: int, seed: int) -
         notes.append(f"the city has only {len(points):,} open service points; all are used")
     points = points.iloc[np.sort(rng.permutation(len(points))[:n_existing])].reset_index(drop=True)
 
-    blds = lay["buildings"]
+    blds = city.buildings
     b_xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(blds.geometry.array)))
     # building -> compound, for the explanations and the compounds' party members
-    b_pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(b_xy[:, 0], b_xy[:, 1]), crs=CRS)
-    b_comp = gpd.sjoin(b_pts, compounds[["code", "geometry"]], predicate="within", how="left")
-    b_comp = b_comp[~b_comp.index.duplicated()]["code"].reindex(range(len(blds)))
+    b_comp = blds["compound"]
     members = (
         pd.DataFrame({"c": b_comp.to_numpy(), "m": blds["party_members"].fillna(0).to_numpy()})
         .groupby("c")["m"]

@@ -4,24 +4,30 @@ The cluster comes from the same ``layers.db.cluster_up`` that ``gridmap db up`` 
 ``gridmap`` database is migrated once with Alembic (so the migrations are tested) and then
 serves as a template: tests that must commit (the CLI, the API end to end) get a fresh copy;
 the rest run in a transaction rolled back at teardown.
+
+The fixtures every directory shares are here: the cluster and its template, a fresh database
+(``fresh_db``), one holding the hand-drawn test community T1 (``t1_db``), and the real app on
+it, in-process (``client``) and over real HTTP (``live_url``).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from gis_api.app import create_app
+from gis_api.settings import Settings
 from layers import db
-
-TEMPLATE = "gridmap_template"
+from tests import factories, shapes
+from tests.databases import TEMPLATE, fresh_database
+from tests.running import serve
 
 
 @pytest.fixture(scope="session")
@@ -56,54 +62,34 @@ def session(engine: Engine) -> Iterator[Session]:
         outer.rollback()
 
 
-def _admin(cluster: db.LocalCluster) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(
-        f"host=127.0.0.1 port={cluster.port} user={db.SUPERUSER} dbname=postgres",
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def fresh_db(cluster: db.LocalCluster, engine: Engine) -> Iterator[str]:
     """The URL of a fresh migrated database (a copy of the template), dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine.dispose()  # the template must have no open connections to be copied
-    with _admin(cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = db.LocalCluster(cluster.datadir, cluster.port, name).url
-    try:
+    with fresh_database(cluster, engine) as url:
         yield url
-    finally:
-        with _admin(cluster) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def snapshot(conn: Session | Engine) -> dict[str, tuple[int, str]]:
-    """Row count and content checksum of every table of ours, to prove nothing changed."""
-    tables = [
-        "streets",
-        "communities",
-        "grids",
-        "compounds",
-        "gates",
-        "buildings",
-        "service_points",
-        "candidate_venues",
-        "barriers",
-        "walk_ways",
-        "walk_nodes",
-        "walk_edges",
-    ]
-    out = {}
-    for table in tables:
-        sql = text(
-            f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') "
-            f"FROM {table} t"
-        )
-        if isinstance(conn, Session):
-            row = conn.execute(sql).one()
-        else:
-            with conn.connect() as c:
-                row = c.execute(sql).one()
-        out[table] = (int(row[0]), str(row[1]))
-    return out
+@pytest.fixture
+def t1_db(fresh_db: str) -> str:
+    """A fresh database with every layer of the test community T1 committed (no network)."""
+    shapes.load(fresh_db, factories.community_layers(), None)
+    return fresh_db
+
+
+@pytest.fixture
+def settings(t1_db: str) -> Settings:
+    return Settings(database_url=t1_db)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app (API and pages) on :func:`t1_db`, in-process."""
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def live_url(t1_db: str) -> Iterator[str]:
+    """The real app on :func:`t1_db` over real HTTP (for owslib, threads and Chromium)."""
+    with serve(t1_db) as url:
+        yield url

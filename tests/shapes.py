@@ -118,8 +118,17 @@ def second_community() -> Layers:
     return moved
 
 
-def load(url: str, layers: Layers, ways: gpd.GeoDataFrame | None, community: str = "T1") -> None:
-    """Commit ``layers`` (and the network built from ``ways``) to the database at ``url``."""
+def load(
+    url: str,
+    layers: Layers,
+    ways: gpd.GeoDataFrame | None,
+    *extra: Layers,
+    community: str = "T1",
+) -> None:
+    """Commit ``layers``, then ``extra`` communities, then the network built from ``ways``.
+
+    One transaction on the database at ``url``; the network is ``community``'s.
+    """
     from layers import db
     from layers.importing import import_frame
     from layers.walkways import import_ways
@@ -127,8 +136,9 @@ def load(url: str, layers: Layers, ways: gpd.GeoDataFrame | None, community: str
     engine = db.make_engine(url)
     try:
         with db.session_scope(engine) as session:
-            for layer, gdf in layers.items():
-                import_frame(session, layer, gdf)
+            for frames in (layers, *extra):
+                for layer, gdf in frames.items():
+                    import_frame(session, layer, gdf)
             if ways is not None:
                 import_ways(session, ways, community=community)
     finally:

@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import connected_components, floyd_warshall
 import geopandas as gpd
 import shapely
 
+from bench import cities
 from gis_api.analysis import errors
 from gis_api.analysis import lead_zones as lz
 from gis_api.analysis.errors import (
@@ -27,9 +28,6 @@ from gis_api.analysis.errors import (
     InvalidValueError,
     MissingColumnError,
     OptionError,
-)
-from gis_api.analysis.walknet import (
-    build_graph,
 )
 
 METRIC = "EPSG:32649"
@@ -571,32 +569,9 @@ def test_adapter_refuses_misaligned_or_short_neighbours() -> None:
 @pytest.fixture(scope="module")
 def community() -> tuple[gpd.GeoDataFrame, Any]:
     """The generated Qiaohua community, projected, with compounds and a walking graph."""
-    from layers.network import build_network
-    from layers.synth import generate_community
-
-    city = generate_community()
-    crs = city.layers["buildings"].estimate_utm_crs()
-    b = city.layers["buildings"].to_crs(crs).reset_index(drop=True)
-    compounds = city.layers["compounds"].to_crs(crs)
-    pts = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), crs=crs)
-    hit = gpd.sjoin(pts, compounds[["code", "geometry"]], predicate="within", how="left")
-    b["compound"] = hit[~hit.index.duplicated()]["code"].reindex(b.index)
-    b["building_id"] = b["code"]
-    net = build_network(
-        city.ways.to_crs(crs),
-        barriers=city.layers["barriers"].to_crs(crs),
-        gates=city.layers["gates"].to_crs(crs),
-    )
-    e = net.edges
-    graph = build_graph(
-        e["source"].to_numpy(),
-        e["target"].to_numpy(),
-        e["length_m"].to_numpy(),
-        e.geometry.to_numpy(),
-        gate=e["gate_code"].to_numpy(),
-        walled=compounds.geometry.to_numpy(),
-    )
-    return b, lz.neighbour_graph_walking(b, graph, lz.DEFAULT_MAX_WALK_M)
+    city = cities.generate()
+    b = city.buildings
+    return b, lz.neighbour_graph_walking(b, city.graph(), lz.DEFAULT_MAX_WALK_M)
 
 
 def arrays(b: gpd.GeoDataFrame) -> tuple[Any, Any, Any, Any]:

@@ -1,6 +1,6 @@
 """Tests of the 15-minute service circle adapter (no DB).
 
-The hand network is drawn in tests/analysis/test_walknet.py; with the east gate closed and a
+The hand network is drawn in tests/analysis/hand_network.py; with the east gate closed and a
 300 m limit, B1 walks 250 m through the south gate, B2 302 m (2 m short), B3 405 m and B4
 80 m (on SP1's own street edge).
 """
@@ -17,10 +17,11 @@ import pytest
 import geopandas as gpd
 import shapely
 
+from bench import cities
 from gis_api.analysis import errors
 from gis_api.analysis import service_circle as sc
 from gis_api.analysis import walknet as wn
-from tests.analysis.test_walknet import (
+from tests.analysis.hand_network import (
     BUILDING_XY,
     COMPOUND,
     X0,
@@ -388,27 +389,13 @@ def test_bad_options_and_columns_are_refused(buildings, points, edges, walled) -
 
 @pytest.fixture(scope="module")
 def city() -> dict[str, Any]:
-    from layers.network import build_network
-    from layers.synth import generate_city
-
-    c = generate_city(n_buildings=1500, seed=11)
-    lay = {k: v.to_crs(METRIC) for k, v in c.layers.items()}
-    net = build_network(c.ways.to_crs(METRIC), barriers=lay["barriers"], gates=lay["gates"])
-    edges = net.edges.rename(columns={"gate_code": "gate"})
-    walled = lay["compounds"].rename(columns={"code": "compound"})[["compound", "geometry"]]
-    buildings = lay["buildings"].rename(columns={"code": "building_id"})
-    rep = gpd.GeoDataFrame(geometry=buildings.representative_point(), crs=METRIC)
-    joined = gpd.sjoin(rep, walled, predicate="within", how="left")
-    buildings["compound"] = joined.groupby(level=0)["compound"].first()
-    points = lay["service_points"].rename(columns={"code": "service_point_id"})
-    gates = lay["gates"]
-    shut = set(gates.loc[~gates["is_open"], "code"]) & set(edges["gate"].dropna())
+    c = cities.generate(1500, seed=11, crs=METRIC)
     return {
-        "edges": edges,
-        "walled": walled,
-        "buildings": buildings,
-        "points": points,
-        "shut": shut,
+        "edges": c.edges,
+        "walled": c.walled,
+        "buildings": c.buildings,
+        "points": c.layers["service_points"].rename(columns={"code": "service_point_id"}),
+        "shut": c.closed_gates,
     }
 
 

@@ -1,80 +1,35 @@
-"""API test set-up: the real app on a fresh database holding the hand-drawn test community."""
+"""API test set-up: the test community T1 with its walking network, and an engine on T1.
+
+The app on T1 itself (``client``, ``live_url``) comes from ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-
-import geopandas as gpd
+from sqlalchemy import Engine
 
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
-from layers.importing import import_frame
-from layers.walkways import import_ways
-from tests import factories
+from tests import factories, shapes
 
 
 @pytest.fixture
-def api_db(fresh_db: str) -> str:
-    """A fresh database with every layer of the test community committed."""
-    engine = db.make_engine(fresh_db)
-    try:
-        with db.session_scope(engine) as session:
-            for layer, gdf in factories.community_layers().items():
-                import_frame(session, layer, gdf)
-    finally:
-        engine.dispose()
-    return fresh_db
+def engine_(t1_db: str) -> Iterator[Engine]:
+    """An engine on :func:`t1_db`, to read what the app wrote."""
+    engine = db.make_engine(t1_db)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
-def settings(api_db: str) -> Settings:
-    return Settings(database_url=api_db)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-@pytest.fixture
-def live_url(settings: Settings) -> Iterator[str]:
-    """The app served over real HTTP on a free loopback port (for HTTP clients like owslib)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def net_db(api_db: str) -> str:
-    engine = db.make_engine(api_db)
-    try:
-        with db.session_scope(engine) as session:
-            ways = gpd.GeoDataFrame(factories.network_lines(), crs="EPSG:4326")
-            import_ways(session, ways, community="T1")
-    finally:
-        engine.dispose()
-    return api_db
+def net_db(t1_db: str) -> str:
+    """:func:`t1_db` with the walking network of T1 built from its ways."""
+    shapes.load(t1_db, {}, factories.network_lines())
+    return t1_db
 
 
 @pytest.fixture

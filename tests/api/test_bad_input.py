@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from layers import db
 from tests import factories
-from tests.conftest import snapshot
-from tests.layers.test_bad_files import BROKEN_IDS, CJK, broken_file, polygon_wkt
+from tests.databases import snapshot
+from tests.factories import BROKEN_IDS, CJK, broken_file, polygon_wkt
 
 UPLOAD = "/api/layers/buildings/import"
-
-
-@pytest.fixture
-def engine_(api_db: str) -> Iterator[Engine]:
-    engine = db.make_engine(api_db)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("case_id", BROKEN_IDS)

@@ -9,25 +9,17 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from layers import db
 from tests import factories
 
 N = 20
 MAX_TRIES = 200
-
-
-@pytest.fixture
-def engine_(api_db: str) -> Iterator[Engine]:
-    engine = db.make_engine(api_db)
-    yield engine
-    engine.dispose()
 
 
 def _fid(base: str, layer: str, code: str) -> int:

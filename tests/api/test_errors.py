@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from gis_api.app import create_app
 from gis_api.settings import Settings
-from layers import db
 from layers.errors import ImportRowError
-from tests.conftest import snapshot
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
+from tests.databases import snapshot
+from tests.factories import CJK
 
 
 def _detail(r: Any) -> dict[str, Any]:
@@ -101,10 +99,9 @@ def test_numpy_row_numbers_in_an_error_serialise(settings: Settings) -> None:
 
 
 def test_an_over_large_json_body_is_refused_before_it_is_read(
-    api_db: str, client: TestClient
+    engine_: Engine, client: TestClient
 ) -> None:
-    engine = db.make_engine(api_db)
-    before = snapshot(engine)
+    before = snapshot(engine_)
     big = b'{"type": "FeatureCollection", "features": [' + b" " * (21 << 20) + b"]}"
     r = client.post(
         "/api/layers/buildings", content=big, headers={"content-type": "application/json"}
@@ -124,8 +121,7 @@ def test_an_over_large_json_body_is_refused_before_it_is_read(
     )
     assert r.status_code == 413, r.text
     assert _detail(r)["type"] == "request_too_large"
-    assert snapshot(engine) == before
-    engine.dispose()
+    assert snapshot(engine_) == before
 
 
 @pytest.mark.parametrize(

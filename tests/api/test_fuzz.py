@@ -21,11 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-import socket
-import threading
-import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +30,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis import checks as st_checks
@@ -42,16 +37,14 @@ from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import Engine
 
-import geopandas as gpd
-
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
-from layers.importing import import_frame
 from layers.schema import LAYERS
-from layers.walkways import import_ways
-from tests import factories
-from tests.conftest import TEMPLATE, _admin
+from tests import factories, shapes
+from tests.databases import fresh_database
+from tests.factories import CJK
+from tests.running import serve
 
 SEED = 20_240_601
 #: Examples per operation in the fuzzing phase (the coverage and examples phases add theirs).
@@ -317,8 +310,6 @@ def _excluded(failure: Failure, response: Any) -> Known | None:
 
 # --- the project's own check -------------------------------------------------------------------
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
 
 def error_body_shape(ctx: schemathesis.CheckContext, response: Any, case: Any) -> None:
     """Every 4xx JSON body is ``{"detail": [{"loc": [...], "msg": zh-CN str, "type": str}]}``."""
@@ -382,48 +373,20 @@ SCHEMA = _load_schema()
 @contextmanager
 def _t1_database(cluster: db.LocalCluster, engine: Engine) -> Iterator[str]:
     """A fresh copy of the migrated template holding T1 and its walking network."""
-    name = f"fuzz_{uuid.uuid4().hex[:12]}"
-    engine.dispose()  # the template must have no open connections to be copied
-    with _admin(cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = db.LocalCluster(cluster.datadir, cluster.port, name).url
-    try:
-        t1 = db.make_engine(url)
-        try:
-            with db.session_scope(t1) as session:
-                for layer, gdf in factories.community_layers().items():
-                    import_frame(session, layer, gdf)
-                ways = gpd.GeoDataFrame(factories.network_lines(), crs="EPSG:4326")
-                import_ways(session, ways, community="T1")
-        finally:
-            t1.dispose()
+    with fresh_database(cluster, engine, prefix="fuzz") as url:
+        shapes.load(url, factories.community_layers(), factories.network_lines())
         yield url
-    finally:
-        with _admin(cluster) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
 def _serve(database_url: str) -> Iterator[str]:
-    """The app over real HTTP on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(Settings(database_url=database_url))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    logging.getLogger("gridmap").addHandler(ORIGINS)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        logging.getLogger("gridmap").removeHandler(ORIGINS)
-        server.should_exit = True
-        thread.join(timeout=10)
+    """The app over real HTTP on a free loopback port, the origins of its errors recorded."""
+    with serve(database_url, log_level="error") as base:
+        logging.getLogger("gridmap").addHandler(ORIGINS)
+        try:
+            yield base
+        finally:
+            logging.getLogger("gridmap").removeHandler(ORIGINS)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from layers import crs as crsmod
-from layers import db
 from tests import factories
-from tests.conftest import snapshot
-
-
-@pytest.fixture
-def engine_(api_db: str) -> Iterator[Engine]:
-    engine = db.make_engine(api_db)
-    yield engine
-    engine.dispose()
+from tests.databases import snapshot
 
 
 def test_health(client: TestClient) -> None:
@@ -448,11 +439,11 @@ def test_upload(client: TestClient, tmp_path: Path, engine_: Engine) -> None:
     assert snapshot(engine_) == before
 
 
-def test_upload_too_large(api_db: str) -> None:
+def test_upload_too_large(t1_db: str) -> None:
     from gis_api.app import create_app
     from gis_api.settings import Settings
 
-    with TestClient(create_app(Settings(database_url=api_db, max_upload_mb=0.001))) as c:
+    with TestClient(create_app(Settings(database_url=t1_db, max_upload_mb=0.001))) as c:
         r = c.post("/api/layers/buildings/import", files={"file": ("b.csv", b"x" * 5000)})
     assert r.status_code == 413
     assert "文件过大" in r.json()["detail"][0]["msg"]

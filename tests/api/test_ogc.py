@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
+
+from tests.factories import CJK
 
 
 def test_owslib_reads_collections(live_url: str) -> None:
@@ -34,7 +35,6 @@ def test_owslib_bbox_filter(live_url: str) -> None:
 
 # --- Client errors: every bad OGC request is a 4xx in the one body shape, in zh-CN -----------
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
 ITEMS = "/collections/buildings/items"
 
 #: (request, status, loc, type, a fragment the message must quote)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,6 @@ from layers import db
 from layers.io.files import write_table
 from tests import factories
 from tests.running import gridmap
-
-
-@pytest.fixture
-def env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def summary_row(out: str, layer: str) -> list[str]:

@@ -7,7 +7,6 @@ network), which is where a community without compounds first broke.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +22,6 @@ from layers.io.files import write_table
 from layers.schema import LAYER_NAMES
 from tests import factories, shapes
 from tests.running import gridmap
-
-
-@pytest.fixture
-def env(fresh_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("GRIDMAP_LOG_FILE", str(tmp_path / "gridmap.log"))
-    get_settings.cache_clear()
-    yield fresh_db
-    get_settings.cache_clear()
 
 
 def _flat(out: str) -> str:

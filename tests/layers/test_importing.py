@@ -22,7 +22,7 @@ from layers.importing import Options, import_file, import_frame
 from layers.io.files import write_table
 from layers.queries import read_layer
 from tests import factories
-from tests.conftest import snapshot
+from tests.databases import snapshot
 
 LAYERS = list(factories.community_layers())
 FORMATS = [".geojson", ".gpkg", ".zip", ".csv"]

@@ -3,6 +3,10 @@
 ``--remote-debugging-pipe`` makes Chromium read commands on fd 3 and write answers and events on
 fd 4, each a JSON message ending in a NUL byte. That needs neither a driver binary nor a
 websocket library: the Debian ``chromium`` package and the standard library are enough.
+
+Below the driver, the helpers every Chromium test of the pages uses: reading a page
+(:func:`text_of`, :func:`visible`, :func:`js`), a map point's pixel (:func:`screen_point`) and
+opening the pages side by side until they have settled (:func:`open_pages`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.web_map.page_specs import PAGES
 
 FLAGS = (
     "--headless",
@@ -287,3 +294,91 @@ class Page:
             if e.get("method") == "Network.requestWillBeSent"
         ]
         return [u for u in urls if predicate is None or predicate(u)]
+
+
+# --- reading the gridmap pages ----------------------------------------------------------------
+
+
+def js(page: Page, expression: str) -> Any:
+    """The value of ``expression`` in ``page``."""
+    return page.evaluate(expression)
+
+
+def text_of(page: Page, selector: str) -> str:
+    """The rendered text of the first element matching ``selector`` (failing when none does)."""
+    value = page.evaluate(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+        " return e ? e.innerText : null; })()"
+    )
+    assert value is not None, f"nothing matches {selector}"
+    return str(value)
+
+
+def visible(page: Page, selector: str) -> bool:
+    """Whether the first element matching ``selector`` is shown."""
+    return bool(
+        page.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " return !!e && !e.hidden && e.offsetParent !== null; })()"
+        )
+    )
+
+
+def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
+    """Viewport pixel of a WGS84 point on the map."""
+    x, y = page.evaluate(
+        f"(() => {{ const p = GridMap.map.latLngToContainerPoint([{lat}, {lon}]);"
+        " const r = GridMap.map.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; })()"
+    )
+    return float(x), float(y)
+
+
+#: When a page has nothing more to load: drawn, or told what it cannot compute.
+SETTLED = {
+    "officer": (
+        "GridMap.state.statsLoaded > 0 && ['communities', 'grids', 'compounds', 'gates',"
+        " 'service_points'].every(n => GridMap.state.layersLoaded[n] !== undefined)"
+    ),
+    "circle": (
+        "GridMap.state.circle && (GridMap.state.circle.ready || GridMap.state.circle.blocked"
+        " || GridMap.state.circle.error)"
+    ),
+    "venues": (
+        "GridMap.state.venues && (GridMap.state.venues.ready || GridMap.state.venues.blocked"
+        " || GridMap.state.venues.error)"
+    ),
+    "lead_zones": (
+        "GridMap.state.leadZones && (GridMap.state.leadZones.ready"
+        " || GridMap.state.leadZones.blocked || GridMap.state.leadZones.error)"
+    ),
+}
+
+
+def open_pages(
+    browser: Browser,
+    base: str,
+    community: str = "T1",
+    *,
+    before: str | None = None,
+    which: tuple[str, ...] = tuple(PAGES),
+) -> dict[str, Page]:
+    """Open the pages side by side (``before``: a script run first in each) until settled."""
+    pages: dict[str, Page] = {}
+    for name in which:
+        page = browser.page(width=1280, height=800)
+        if before:
+            page.call("Page.addScriptToEvaluateOnNewDocument", {"source": before})
+        query = urllib.parse.urlencode({"community": community, "basemap": "none"})
+        page.call("Page.navigate", {"url": f"{base}{PAGES[name].path}?{query}"})
+        pages[name] = page
+    for name, page in pages.items():
+        # A tab in the background gets no animation frames: bring each forward to finish.
+        page.call("Page.bringToFront")
+        page.wait_for("document.readyState === 'complete'", what=f"{name} loaded")
+        page.wait_for(
+            f"window.GridMap && GridMap.map && ({SETTLED[name]}) && GridMap.pending() === 0",
+            timeout=60,
+            what=f"{name} settled",
+        )
+    return pages

@@ -9,59 +9,22 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from layers.crs import gcj02_to_wgs84, wgs84_to_gcj02
-from tests.web_map.browser import Browser, Page
-from tests.web_map.conftest import LiveApp
+from tests.running import get_json
+from tests.web_map.browser import Browser, Page, screen_point, text_of, visible
 
 SCREENSHOT_COPY = Path("/tmp/gridmap-officer-map.png")
 STREET_COPY = Path("/tmp/gridmap-officer-map-street.png")
 READY = "window.GridMap && GridMap.map && GridMap.pending() === 0"
 
 
-def get_json(base: str, path: str, **params: Any) -> Any:
-    url = f"{base}{path}?{urllib.parse.urlencode(params)}"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.load(response)
-
-
-def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
-    """Viewport pixel of a WGS84 point on the map."""
-    x, y = page.evaluate(
-        f"(() => {{ const p = GridMap.map.latLngToContainerPoint([{lat}, {lon}]);"
-        " const r = GridMap.map.getContainer().getBoundingClientRect();"
-        " return [p.x + r.left, p.y + r.top]; })()"
-    )
-    return float(x), float(y)
-
-
-def text_of(page: Page, selector: str) -> str:
-    value = page.evaluate(
-        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-        " return e ? e.innerText : null; })()"
-    )
-    assert value is not None, f"nothing matches {selector}"
-    return str(value)
-
-
-def visible(page: Page, selector: str) -> bool:
-    return bool(
-        page.evaluate(
-            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-            " return !!e && !e.hidden && e.offsetParent !== null; })()"
-        )
-    )
-
-
-def open_map(page: Page, app: LiveApp, query: str = "basemap=none") -> None:
-    page.navigate(f"{app.url}/map?{query}")
+def open_map(page: Page, base: str, query: str = "basemap=none") -> None:
+    page.navigate(f"{base}/map?{query}")
     page.wait_for("document.querySelector('.folium-map')", what=".folium-map")
     page.wait_for(
         "window.GridMap && GridMap.state.buildingFeaturesDrawn > 0 && GridMap.map"
@@ -76,9 +39,9 @@ def open_map(page: Page, app: LiveApp, query: str = "basemap=none") -> None:
     )
 
 
-def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: Path) -> None:
+def test_officer_map_in_chromium(demo_url: str, browser: Browser, tmp_path: Path) -> None:
     page = browser.page(width=1440, height=900)
-    open_map(page, demo_app)
+    open_map(page, demo_url)
     state = page.evaluate("GridMap.state")
     assert state["layersLoaded"]["compounds"] == 30
     assert state["layersLoaded"]["communities"] == 1
@@ -90,7 +53,7 @@ def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: 
 
     # Nothing came from outside the app: "no basemap" works offline.
     outside = page.requests(
-        lambda u: not u.startswith(demo_app.url) and not u.startswith(("data:", "blob:"))
+        lambda u: not u.startswith(demo_url) and not u.startswith(("data:", "blob:"))
     )
     assert outside == []
     # Buildings came as vector tiles, never as GeoJSON.
@@ -113,7 +76,7 @@ def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: 
     centre = page.evaluate(
         "(() => { const c = GridMap.map.getCenter(); return [c.lng, c.lat]; })()"
     )
-    stats = get_json(demo_app.url, "/api/stats/at", lon=f"{centre[0]:.6f}", lat=f"{centre[1]:.6f}")
+    stats = get_json(demo_url, "/api/stats/at", lon=f"{centre[0]:.6f}", lat=f"{centre[1]:.6f}")
     community = stats["community"]
     assert community is not None, "the map opens centred on its community"
     panel = text_of(page, ".gm-panel")
@@ -164,9 +127,9 @@ def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: 
         assert drawn == (occupancy["colors"][k] if k is not None else occupancy["nodata"])
 
     # Click a building: its popup, in Chinese, with what officers need.
-    building = get_json(demo_app.url, "/api/layers/buildings", community="QH", limit=1)
+    building = get_json(demo_url, "/api/layers/buildings", community="QH", limit=1)
     b = building["features"][0]
-    hit = get_json(demo_app.url, "/api/search", q=b["properties"]["code"], community="QH")[0]
+    hit = get_json(demo_url, "/api/search", q=b["properties"]["code"], community="QH")[0]
     page.evaluate(f"void GridMap.map.setView([{hit['lat']}, {hit['lon']}], 18, {{animate: false}})")
     page.wait_for(f"{READY} && GridMap.state.buildingTilesLoaded > 0")
     page.click_at(*screen_point(page, hit["lat"], hit["lon"]))
@@ -195,7 +158,7 @@ def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: 
     shutil.copyfile(street, STREET_COPY)
 
     # Search a compound by name: fly there, outline it, open its popup.
-    compound = get_json(demo_app.url, "/api/layers/compounds", community="QH", limit=1)
+    compound = get_json(demo_url, "/api/layers/compounds", community="QH", limit=1)
     name = compound["features"][0]["properties"]["name"]
     page.evaluate("void GridMap.map.closePopup()")
     page.type_text(".gm-search-input", name)
@@ -242,10 +205,10 @@ def test_officer_map_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: 
     assert errors == [], "\n".join(errors)
 
 
-def test_gcj02_shift_in_chromium(small_app: LiveApp, browser: Browser) -> None:
+def test_gcj02_shift_in_chromium(live_url: str, browser: Browser) -> None:
     """The page's GCJ-02 code matches layers/crs.py, and Amap tiles are drawn shifted by it."""
     page = browser.page(width=1024, height=768)
-    page.navigate(f"{small_app.url}/map?basemap=none")
+    page.navigate(f"{live_url}/map?basemap=none")
     page.wait_for(READY, what="map ready")
     rng = np.random.default_rng(5)
     lon = rng.uniform(73.0, 135.0, 40)

@@ -5,85 +5,34 @@ the panel's counts against ``/api/analysis/lead-zones``, saves the plan with the
 保存方案 button, locks one zone through the page's script and reads both back from
 ``/api/lead-zones``. It fails on any console error, and saves a screenshot to ``tmp_path``
 and to ``/tmp/gridmap-lead-zones.png``.
+
+What it shares with every page (assets, header, labels, its route) is tested for all of them
+in tests/web_map/test_pages.py and tests/web_map/test_route.py; here is what is its own.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import urllib.request
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
+from tests.running import get_json
 from tests.web_map.browser import Browser
-from tests.web_map.conftest import LiveApp
-from tests.web_map.test_browser import get_json
-from web_map.pages import (
-    CommunityChoice,
-    LeadZonesMapData,
-    PageLink,
-    lead_zones_config,
-    lead_zones_map,
-)
+from tests.web_map.page_specs import LEAD_ZONES_DATA as DATA
+from web_map.pages import lead_zones_config
 
-STATIC = Path(__file__).resolve().parents[2] / "web_map" / "static"
 SCREENSHOT_COPY = Path("/tmp/gridmap-lead-zones.png")
-DATA = LeadZonesMapData(
-    community_code="QH",
-    community_name="樵华社区",
-    bounds=(112.95, 22.91, 112.99, 22.95),
-    communities=(CommunityChoice("QH", "樵华社区"),),
-    basemap="none",
-    links=(PageLink("网格员工作地图", "/map?community=QH&basemap=none", "fa-map-location-dot"),),
-)
-ASSET = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"([^\"]*)\"", re.IGNORECASE)
-REMOTE = re.compile(r"^(?:[a-z]+:)?//", re.IGNORECASE)
 READY = "window.GridMap && GridMap.state.leadZones && GridMap.state.leadZones.ready"
 
 
-def test_no_cdn_every_asset_local(vendor_assets: Path) -> None:
-    html = lead_zones_map(DATA)
-    urls = [u for u in ASSET.findall(html) if not u.startswith("data:")]
-    assert [u for u in urls if REMOTE.match(u)] == []
-    for url in urls:
-        assert (STATIC / url.removeprefix("/static/")).is_file(), url
-    names = {u.rsplit("/", 1)[-1] for u in urls}
-    assert {"lead_zones.js", "lead_zones.css", "core.js", "leaflet.js"} <= names
-    assert "cdn" not in html.lower()
-
-
-def test_chinese_labels() -> None:
-    html = lead_zones_map(DATA)
-    assert '<html lang="zh-CN">' in html
-    for text in (
-        "楼长责任区",
-        "预览",
-        "保存方案",
-        "新增",
-        "删除",
-        "变动",
-        "不变",
-        "允许跨小区合并",
-    ):
-        assert text in html, text
+def test_zone_kinds_are_named_in_chinese() -> None:
     kinds = lead_zones_config(DATA)["leadZones"]["kinds"]
     assert {k: v["label"] for k, v in kinds.items()} == {
         "own": "独立楼长",
         "shared": "合并责任区",
         "rotating": "轮值楼长",
     }
-    assert "/map?community=QH&amp;basemap=none" in html
-
-
-def test_route_and_header_links(page_client: TestClient) -> None:
-    r = page_client.get("/map/lead-zones", params={"basemap": "none"})
-    assert r.status_code == 200, r.text
-    assert "楼长责任区" in r.text
-    assert "/map/service-circle?community=" in r.text
-    assert "basemap=none" in r.text.split("/map/venues?", 1)[1][:80]
-    assert page_client.get("/map/lead-zones", params={"community": "NOPE"}).status_code == 404
 
 
 def _post(url: str, body: object | None = None) -> object:
@@ -95,8 +44,8 @@ def _post(url: str, body: object | None = None) -> object:
         return json.load(response)
 
 
-def test_lead_zones_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: Path) -> None:
-    base = demo_app.url
+def test_lead_zones_in_chromium(demo_url: str, browser: Browser, tmp_path: Path) -> None:
+    base = demo_url
     page = browser.page(width=1440, height=900)
     page.navigate(f"{base}/map/lead-zones?community=QH&basemap=none")
     page.wait_for(f"{READY} || GridMap.state.leadZones.error", timeout=90, what="drawn")

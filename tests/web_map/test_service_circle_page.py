@@ -1,5 +1,8 @@
 """The 15-minute service circle page: its HTML, its route, and the page in a real Chromium.
 
+What it shares with every page (assets, header, labels, its route) is tested for all of them
+in tests/web_map/test_pages.py and tests/web_map/test_route.py; here is what is its own.
+
 The browser test opens the demo community (generated Qiaohua), switches to the 10-minute
 circle, closes a gate the scenario API says costs coverage by clicking it on the map, runs
 the scenario and reads who lost coverage in the panel; then proposes a red house by clicking
@@ -12,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from html import unescape
@@ -23,33 +25,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gis_api.analysis import service_circle as sc
-from gis_api.settings import Settings
-from tests.web_map.browser import Browser, Page
-from tests.web_map.conftest import LiveApp, app_with_pages
-from tests.web_map.test_browser import get_json, screen_point, text_of, visible
+from tests.running import get_json, post_json
+from tests.web_map.browser import Browser, Page, screen_point, text_of, visible
+from tests.web_map.page_specs import CIRCLE_DATA as DATA
 from web_map import labels
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
-    CommunityChoice,
-    PageLink,
-    ServiceCircleMapData,
     service_circle_config,
     service_circle_map,
     walk_scheme,
 )
 
-STATIC = Path(__file__).resolve().parents[2] / "web_map" / "static"
-SCRIPTS = [STATIC / "gridmap" / name for name in ("circle.js", "circle_panel.js")]
 SCREENSHOT_COPY = Path("/tmp/gridmap-service-circle.png")
-DATA = ServiceCircleMapData(
-    community_code="QH",
-    community_name="樵华社区",
-    bounds=(112.95, 22.91, 112.99, 22.95),
-    communities=(CommunityChoice("QH", "樵华社区"), CommunityChoice("XQ", "西樵社区")),
-    links=(PageLink("网格员工作地图", "/map?community=QH&basemap=osm", "fa-map-location-dot"),),
-)
-ASSET = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"([^\"]*)\"", re.IGNORECASE)
-REMOTE = re.compile(r"^(?:[a-z]+:)?//", re.IGNORECASE)
 READY = (
     "window.GridMap && GridMap.state.circle && GridMap.state.circle.ready"
     " && GridMap.pending() === 0"
@@ -57,82 +44,6 @@ READY = (
 
 
 # --- the HTML, without a browser ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("basemap", ["osm", "amap", "none"])
-def test_no_cdn_every_asset_local_and_present(basemap: str, vendor_assets: Path) -> None:
-    html = service_circle_map(replace(DATA, basemap=basemap))  # type: ignore[arg-type]
-    urls = [u for u in ASSET.findall(html) if not u.startswith("data:")]
-    assert [u for u in urls if REMOTE.match(u)] == []
-    for url in urls:
-        assert url.startswith("/static/"), url
-        assert (STATIC / url.removeprefix("/static/")).is_file(), url
-    names = {u.rsplit("/", 1)[-1] for u in urls}
-    for needed in (
-        "leaflet.js",
-        "leaflet.css",
-        "all.min.css",
-        "core.js",
-        "gcj02.js",
-        "layers.js",
-        "circle.js",
-        "circle_panel.js",
-        "gridmap.css",
-        "circle.css",
-    ):
-        assert needed in names, needed
-    # Buildings come from the analysis as GeoJSON: no vector tiles here.
-    assert "Leaflet.VectorGrid.bundled.min.js" not in names
-
-
-def test_only_basemap_tile_templates_are_remote() -> None:
-    html = service_circle_map(replace(DATA, tianditu_token="abc"))
-    hosts = set(re.findall(r"https?://([^/\"'\\]+)", html))
-    # Besides the basemaps' tiles, only the SVG namespace (an identifier, never fetched).
-    assert hosts - {"www.w3.org"} == {
-        "tile.openstreetmap.org",
-        "webrd0{s}.is.autonavi.com",
-        "t{s}.tianditu.gov.cn",
-    }
-
-
-def test_page_is_chinese_with_every_control() -> None:
-    html = service_circle_map(DATA)
-    assert '<html lang="zh-CN">' in html
-    assert "<title>樵华社区 · 15分钟党群服务圈</title>" in html
-    assert '<h1 class="gm-title">15分钟党群服务圈</h1>' in html
-    # header: community selector pointing at this page, link back to the officer map
-    assert 'data-page-url="/map/service-circle"' in html
-    assert '<option value="QH" selected>樵华社区（QH）</option>' in html
-    assert 'class="gm-nav-link" href="/map?community=QH&amp;basemap=osm"' in html
-    # the limit: GB 50180-2018 life circles and custom metres
-    for minutes, metres in ((5, 300), (10, 500), (15, 1000)):
-        assert re.search(
-            rf'data-minutes="{minutes}"[^>]*>{minutes} 分钟<small>{metres} 米</small>', html
-        )
-    assert 'type="number" name="metres"' in html and 'min="50" max="5000"' in html
-    assert "步行范围（GB 50180-2018 生活圈）" in html
-    # figures, tabs, scenario controls, the "nothing is saved" note
-    for text in (
-        "覆盖户数",
-        "覆盖人口",
-        "按服务点类型",
-        "未覆盖楼栋",
-        "情景推演",
-        "新增服务点",
-        ">计算</span>",
-        "重置",
-        "情景推演只在本页计算，不会保存，也不改动任何数据",
-        "新增覆盖",
-        "失去覆盖",
-        "无步行路网，按直线距离×1.3 估算",
-        "党群服务中心",
-        "红房子",
-        "加载中…",
-    ):
-        assert text in html, text
-    # the approximate-mode warning is there, hidden until the analysis says so
-    assert re.search(r'class="gm-panel-message gm-sc-approximate" hidden>', html)
 
 
 def test_legend_has_walking_classes_and_scenario_symbols() -> None:
@@ -159,13 +70,6 @@ def test_legend_has_walking_classes_and_scenario_symbols() -> None:
         assert text in legend, text
 
 
-def test_layer_control_names_are_chinese() -> None:
-    js = service_circle_map(DATA).rsplit("<script>", 1)[1]
-    control = js.split("L.control.layers(", 1)[1].split(").addTo(", 1)[0]
-    for name in ("社区边界", "小区/院落", *labels.CIRCLE_LAYER_NAMES.values()):
-        assert f'"{name}"' in control, name
-
-
 def test_life_circles_are_the_analysis_ones() -> None:
     """The page's GB 50180-2018 table and walking speed are the analysis's own."""
     assert dict(GB50180_LIFE_CIRCLES) == sc.LIFE_CIRCLE_M
@@ -184,100 +88,16 @@ def test_config_starts_at_the_chosen_circle() -> None:
     assert config["labels"]["no_data"] == labels.UNREACHABLE
 
 
-@pytest.mark.parametrize(
-    ("change", "match"),
-    [
-        ({"basemap": "google"}, "basemap"),
-        ({"minutes": 20}, "minutes"),
-        ({"bounds": (22.9, 112.9, 23.0, 113.0)}, "bounds"),
-        ({"basemap": "tianditu"}, "tianditu_token"),
-    ],
-)
-def test_bad_data_is_refused(change: dict[str, object], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        service_circle_map(replace(DATA, **change))  # type: ignore[arg-type]
+# --- the route (what every page's route does: tests/web_map/test_route.py) -------------------
 
 
-def test_names_cannot_break_out_of_the_page() -> None:
-    evil = "</script><script>alert(1)</script>"
-    html = service_circle_map(
-        replace(DATA, community_name=evil, communities=(CommunityChoice("QH", evil),))
-    )
-    assert evil not in html
-
-
-def test_every_string_the_scripts_use_is_in_labels() -> None:
-    config = service_circle_config(DATA)["labels"]
-    used: set[str] = set()
-    for path in SCRIPTS:
-        code = path.read_text(encoding="utf-8")
-        used |= set(re.findall(r"\b(?:ui|u)\.(circle_\w+)", code))
-        used |= set(re.findall(r"GridMap\.text\('(circle_\w+)'", code))
-        used |= {f"circle_change_{t}" for t in ("close", "open", "add", "remove")}
-    assert used, "no labels found: did the scripts change their naming?"
-    missing = sorted(used - set(config))
-    assert missing == [], missing
-
-
-# --- the route ------------------------------------------------------------------------------
-
-
-def test_route_serves_the_page_of_a_community(page_client: TestClient) -> None:
-    r = page_client.get("/map/service-circle?community=T1&basemap=none")
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/html")
-    html = r.text
-    assert "<title>测试社区 · 15分钟党群服务圈</title>" in html
-    assert '"community":"T1"' in html
-    assert '"basemap":"none"' in html
-    assert 'href="/map?community=T1&amp;basemap=none"' in html
-    assert '"minutes":15' in html
-
-
-def test_route_default_community_and_initial_circle(page_client: TestClient) -> None:
-    html = page_client.get("/map/service-circle?minutes=5").text
-    assert '<option value="T1" selected>' in html
-    assert '"minutes":5' in html
-
-
-def test_route_refuses_unknown_community_and_circle(page_client: TestClient) -> None:
-    r = page_client.get("/map/service-circle?community=NOPE")
-    assert r.status_code == 404
-    assert "社区编号“NOPE”不存在" in r.json()["detail"][0]["msg"]
-    r = page_client.get("/map/service-circle?minutes=20")
+def test_route_refuses_an_unknown_circle(client: TestClient) -> None:
+    r = client.get("/map/service-circle?minutes=20")
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["query", "minutes"]
 
 
-def test_officer_map_links_to_the_service_circle(page_client: TestClient) -> None:
-    html = page_client.get("/map?community=T1&basemap=none").text
-    assert 'class="gm-nav-link" href="/map/service-circle?community=T1&amp;basemap=none"' in html
-    assert "15分钟党群服务圈" in html
-
-
-def test_links_follow_the_root_path(small_db: str) -> None:
-    app = app_with_pages(Settings(database_url=small_db))
-    with TestClient(app, root_path="/gridmap") as client:
-        html = client.get("/map/service-circle").text
-        officer = client.get("/map").text
-    assert 'src="/gridmap/static/gridmap/circle.js"' in html
-    assert '"apiRoot":"/gridmap"' in html
-    assert 'href="/gridmap/map?community=T1&amp;basemap=osm"' in html
-    assert 'data-page-url="/gridmap/map/service-circle"' in html
-    assert 'href="/gridmap/map/service-circle?community=T1&amp;basemap=osm"' in officer
-
-
 # --- in Chromium ------------------------------------------------------------------------------
-
-
-def post_json(base: str, path: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(
-        f"{base}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
 
 
 def gate_that_loses(
@@ -353,8 +173,8 @@ def fit_community(page: Page) -> None:
     )
 
 
-def test_service_circle_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: Path) -> None:
-    base = demo_app.url
+def test_service_circle_in_chromium(demo_url: str, browser: Browser, tmp_path: Path) -> None:
+    base = demo_url
     page = browser.page(width=1440, height=900)
     page.navigate(f"{base}/map/service-circle?community=QH&basemap=none")
     wait_ready(page)
@@ -522,12 +342,10 @@ def test_service_circle_in_chromium(demo_app: LiveApp, browser: Browser, tmp_pat
     assert errors == [], "\n".join(errors)
 
 
-def test_without_a_network_it_says_so_and_links_both_ways(
-    small_app: LiveApp, browser: Browser
-) -> None:
+def test_without_a_network_it_says_so_and_links_both_ways(live_url: str, browser: Browser) -> None:
     """T1 has no walking network: the page warns the figures are straight-line estimates."""
     page = browser.page(width=1280, height=800)
-    page.navigate(f"{small_app.url}/map?basemap=none")
+    page.navigate(f"{live_url}/map?basemap=none")
     page.wait_for("window.GridMap && GridMap.map && GridMap.pending() === 0")
     href = page.evaluate("document.querySelector('.gm-nav-link').getAttribute('href')")
     assert href == "/map/service-circle?community=T1&basemap=none"
@@ -545,7 +363,7 @@ def test_without_a_network_it_says_so_and_links_both_ways(
     assert "自定义：步行 800 米" in text_of(page, '[data-field="limit"]')
     assert page.evaluate("document.querySelectorAll('.gm-sc-limit-buttons .active').length") == 0
     # Gates change nothing without a network: a click explains instead of toggling.
-    gate = get_json(small_app.url, "/api/layers/gates", community="T1")["features"][0]
+    gate = get_json(live_url, "/api/layers/gates", community="T1")["features"][0]
     lon, lat = gate["geometry"]["coordinates"]
     page.evaluate(f"void GridMap.map.setView([{lat}, {lon}], 18, {{animate: false}})")
     page.wait_for(READY)

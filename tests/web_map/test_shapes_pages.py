@@ -11,113 +11,17 @@ community in the same database, are shapes too; so are error answers of the anal
 from __future__ import annotations
 
 import json
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-import geopandas as gpd
-
-from gis_api.settings import Settings
-from layers import db, walkways
-from layers.importing import import_frame
 from tests import factories, shapes
-from tests.web_map.browser import Browser, Page
-from tests.web_map.conftest import _serve, app_with_pages
+from tests.running import get_json, serve
+from tests.web_map.browser import Browser, Page, js, open_pages
+from tests.web_map.page_specs import PAGES
 
-Layers = dict[str, gpd.GeoDataFrame]
-
-PAGES = {
-    "officer": "/map",
-    "circle": "/map/service-circle",
-    "venues": "/map/venues",
-    "lead_zones": "/map/lead-zones",
-}
-#: When a page has nothing more to load: drawn, or told what it cannot compute.
-SETTLED = {
-    "officer": (
-        "GridMap.state.statsLoaded > 0 && ['communities', 'grids', 'compounds', 'gates',"
-        " 'service_points'].every(n => GridMap.state.layersLoaded[n] !== undefined)"
-    ),
-    "circle": (
-        "GridMap.state.circle && (GridMap.state.circle.ready || GridMap.state.circle.blocked"
-        " || GridMap.state.circle.error)"
-    ),
-    "venues": (
-        "GridMap.state.venues && (GridMap.state.venues.ready || GridMap.state.venues.blocked"
-        " || GridMap.state.venues.error)"
-    ),
-    "lead_zones": (
-        "GridMap.state.leadZones && (GridMap.state.leadZones.ready"
-        " || GridMap.state.leadZones.blocked || GridMap.state.leadZones.error)"
-    ),
-}
-
-
-# --- set-up: a database of one shape, served; the four pages open ---------------------------
-
-
-def load(url: str, layers: Layers, ways: gpd.GeoDataFrame | None, *extra: Layers) -> None:
-    """Commit ``layers`` (then ``extra`` communities) and the walking network of T1."""
-    engine = db.make_engine(url)
-    try:
-        with db.session_scope(engine) as session:
-            for frames in (layers, *extra):
-                for layer, gdf in frames.items():
-                    import_frame(session, layer, gdf)
-            if ways is not None:
-                walkways.import_ways(session, ways, community="T1")
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def served(url: str) -> Iterator[str]:
-    """The real app with its pages over the database at ``url``."""
-    with _serve(app_with_pages(Settings(database_url=url))) as base:
-        yield base
-
-
-def open_pages(
-    browser: Browser,
-    base: str,
-    community: str = "T1",
-    *,
-    before: str | None = None,
-    which: tuple[str, ...] = tuple(PAGES),
-) -> dict[str, Page]:
-    """Open the pages side by side (``before``: a script run first in each) until settled."""
-    pages: dict[str, Page] = {}
-    for name in which:
-        page = browser.page(width=1280, height=800)
-        if before:
-            page.call("Page.addScriptToEvaluateOnNewDocument", {"source": before})
-        query = urllib.parse.urlencode({"community": community, "basemap": "none"})
-        page.call("Page.navigate", {"url": f"{base}{PAGES[name]}?{query}"})
-        pages[name] = page
-    for name, page in pages.items():
-        # A tab in the background gets no animation frames: bring each forward to finish.
-        page.call("Page.bringToFront")
-        page.wait_for("document.readyState === 'complete'", what=f"{name} loaded")
-        page.wait_for(
-            f"window.GridMap && GridMap.map && ({SETTLED[name]}) && GridMap.pending() === 0",
-            timeout=60,
-            what=f"{name} settled",
-        )
-    return pages
-
-
-def get_json(base: str, path: str, **params: Any) -> Any:
-    url = f"{base}{path}?{urllib.parse.urlencode(params)}"
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return json.load(response)
-
-
-def js(page: Page, expression: str) -> Any:
-    return page.evaluate(expression)
+# --- reading the panels (the pages open with tests.web_map.browser.open_pages) ---------------
 
 
 def text(page: Page, selector: str) -> str:
@@ -364,9 +268,9 @@ CHECKS: dict[str, tuple[Callable[[dict[str, Page], str], None], tuple[str, ...]]
 @pytest.mark.parametrize("shape", list(CHECKS))
 def test_pages_on_shape(shape: str, fresh_db: str, browser: Browser) -> None:
     layers, ways = shapes.SHAPES[shape]()
-    load(fresh_db, layers, ways)
+    shapes.load(fresh_db, layers, ways)
     check, which = CHECKS[shape]
-    with served(fresh_db) as base:
+    with serve(fresh_db) as base:
         pages = open_pages(browser, base, which=which)
         check(pages, base)
         assert_clean(pages)
@@ -374,8 +278,8 @@ def test_pages_on_shape(shape: str, fresh_db: str, browser: Browser) -> None:
 
 def test_pages_of_a_community_without_buildings(fresh_db: str, browser: Browser) -> None:
     """Only the boundary: every page opens and says to import buildings (and what else)."""
-    load(fresh_db, {"communities": factories.community_layers()["communities"]}, None)
-    with served(fresh_db) as base:
+    shapes.load(fresh_db, {"communities": factories.community_layers()["communities"]}, None)
+    with serve(fresh_db) as base:
         pages = open_pages(browser, base)
         command = "gridmap import buildings 文件 --community T1"
         for name, page in pages.items():
@@ -405,8 +309,8 @@ def test_pages_of_a_community_without_buildings(fresh_db: str, browser: Browser)
 def test_pages_of_the_second_community(fresh_db: str, browser: Browser) -> None:
     """T2 beside T1: one building, no compounds, no network of its own, no candidates."""
     layers, ways = shapes.no_candidates()
-    load(fresh_db, layers, ways, shapes.second_community())
-    with served(fresh_db) as base:
+    shapes.load(fresh_db, layers, ways, shapes.second_community())
+    with serve(fresh_db) as base:
         pages = open_pages(browser, base, "T2")
         officer = pages["officer"]
         assert community_buildings(officer) == "1"
@@ -462,17 +366,16 @@ def _failing_analyses() -> str:
     )
 
 
-def test_pages_say_why_the_analysis_failed(small_db: str, browser: Browser) -> None:
+def test_pages_say_why_the_analysis_failed(live_url: str, browser: Browser) -> None:
     """A 4xx/5xx answer: the panel shows the API's zh-CN message, or says what failed."""
-    with served(small_db) as base:
-        pages = open_pages(
-            browser, base, before=_failing_analyses(), which=("circle", "venues", "lead_zones")
-        )
-        for name, (selector, shown) in SHOWN.items():
-            page = pages[name]
-            message = text(page, selector)
-            assert message.startswith(shown), (name, message)
-            assert "Input should" not in message and "Internal" not in message
-            panel = js(page, "document.querySelector('.gm-panel').className")
-            assert "gm-panel-loading" not in panel, name
-            assert page.console_errors() == [], name
+    pages = open_pages(
+        browser, live_url, before=_failing_analyses(), which=("circle", "venues", "lead_zones")
+    )
+    for name, (selector, shown) in SHOWN.items():
+        page = pages[name]
+        message = text(page, selector)
+        assert message.startswith(shown), (name, message)
+        assert "Input should" not in message and "Internal" not in message
+        panel = js(page, "document.querySelector('.gm-panel').className")
+        assert "gm-panel-loading" not in panel, name
+        assert page.console_errors() == [], name

@@ -1,5 +1,8 @@
 """The red-house venue page (红房子选址): its HTML, its route, and the page in a real Chromium.
 
+What it shares with every page (assets, header, labels, its route) is tested for all of them
+in tests/web_map/test_pages.py and tests/web_map/test_route.py; here is what is its own.
+
 The browser test opens the demo community (generated Qiaohua), sets k = 3 at the 10-minute
 circle (500 m) in the form, runs the selection and checks that the panel shows the API's picks,
 coverage curve and export, and that the map highlights exactly the buildings the picks newly
@@ -12,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import shutil
 import urllib.request
 from dataclasses import replace
@@ -23,127 +25,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gis_api.analysis import venues as venue_analysis
-from gis_api.settings import Settings
-from tests.web_map.browser import Browser, Page
-from tests.web_map.conftest import LiveApp, app_with_pages
-from tests.web_map.test_browser import get_json, text_of, visible
-from tests.web_map.test_service_circle_page import post_json
+from tests.running import get_json, post_json
+from tests.web_map.browser import Browser, Page, text_of, visible
+from tests.web_map.page_specs import VENUES_DATA as DATA
 from web_map import labels
-from web_map.pages import (
-    VENUE_K_RANGE,
-    CommunityChoice,
-    PageLink,
-    VenuesMapData,
-    venues_config,
-    venues_map,
-)
+from web_map.pages import venues_config, venues_map
 
-STATIC = Path(__file__).resolve().parents[2] / "web_map" / "static"
-SCRIPTS = [STATIC / "gridmap" / name for name in ("venues.js", "venue_panel.js")]
 SCREENSHOT_COPY = Path("/tmp/gridmap-venues.png")
-DATA = VenuesMapData(
-    community_code="QH",
-    community_name="樵华社区",
-    bounds=(112.95, 22.91, 112.99, 22.95),
-    communities=(CommunityChoice("QH", "樵华社区"), CommunityChoice("XQ", "西樵社区")),
-    links=(
-        PageLink("网格员工作地图", "/map?community=QH&basemap=osm", "fa-map-location-dot"),
-        PageLink("15分钟党群服务圈", "/map/service-circle?community=QH&basemap=osm"),
-    ),
-)
-ASSET = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"([^\"]*)\"", re.IGNORECASE)
-REMOTE = re.compile(r"^(?:[a-z]+:)?//", re.IGNORECASE)
 READY = "window.GridMap && GridMap.state.venues && GridMap.state.venues.ready"
 
 
 # --- the HTML, without a browser ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("basemap", ["osm", "amap", "none"])
-def test_no_cdn_every_asset_local_and_present(basemap: str, vendor_assets: Path) -> None:
-    html = venues_map(replace(DATA, basemap=basemap))  # type: ignore[arg-type]
-    urls = [u for u in ASSET.findall(html) if not u.startswith("data:")]
-    assert [u for u in urls if REMOTE.match(u)] == []
-    for url in urls:
-        assert url.startswith("/static/"), url
-        assert (STATIC / url.removeprefix("/static/")).is_file(), url
-    names = {u.rsplit("/", 1)[-1] for u in urls}
-    for needed in (
-        "leaflet.js",
-        "leaflet.css",
-        "all.min.css",
-        "core.js",
-        "layers.js",
-        "venues.js",
-        "venue_panel.js",
-        "gridmap.css",
-        "circle.css",
-        "venues.css",
-        "loading.js",
-        "shading.js",
-    ):
-        assert needed in names, needed
-    assert "Leaflet.VectorGrid.bundled.min.js" not in names
-    # No chart library: the curve is inline SVG.
-    assert not any("chart" in n.lower() for n in names)
-
-
-def test_only_basemap_tile_templates_are_remote() -> None:
-    html = venues_map(replace(DATA, tianditu_token="abc"))
-    hosts = set(re.findall(r"https?://([^/\"'\\]+)", html))
-    assert hosts - {"www.w3.org"} == {
-        "tile.openstreetmap.org",
-        "webrd0{s}.is.autonavi.com",
-        "t{s}.tianditu.gov.cn",
-    }
-
-
-def test_page_is_chinese_with_every_control() -> None:
-    html = venues_map(DATA)
-    assert '<html lang="zh-CN">' in html
-    assert "<title>樵华社区 · 红房子选址</title>" in html
-    assert '<h1 class="gm-title">红房子选址</h1>' in html
-    assert 'data-page-url="/map/venues"' in html
-    assert 'class="gm-nav-link" href="/map?community=QH&amp;basemap=osm"' in html
-    assert 'class="gm-nav-link" href="/map/service-circle?community=QH&amp;basemap=osm"' in html
-    # the form: k, per-compound cap, limit, demand, weight, legal checkbox, run
-    lo, hi = VENUE_K_RANGE
-    assert re.search(rf'type="number" name="k"\s+min="{lo}" max="{hi}"', html)
-    assert 'type="number" name="max_per_compound"' in html
-    assert 'type="range" name="weight_score"' in html
-    assert 'type="checkbox" name="include_incomplete_legal"' in html
-    assert 'type="number" name="metres"' in html
-    for minutes, metres in ((5, 300), (10, 500), (15, 1000)):
-        assert re.search(
-            rf'data-minutes="{minutes}"[^>]*>{minutes} 分钟<small>{metres} 米</small>', html
-        )
-    assert 'data-demand="residents"' in html and 'data-demand="households"' in html
-    for fmt in ("csv", "xlsx", "geojson"):
-        assert f'data-format="{fmt}"' in html
-    for text in (
-        "新增红房子个数",
-        "每个小区最多新增",
-        "步行范围（GB 50180-2018 生活圈）",
-        "覆盖目标",
-        "常住人口",
-        "户数",
-        "评分与覆盖的权衡",
-        "0 · 只看覆盖",
-        "允许法律手续不全的场地",
-        ">计算</span>",
-        "覆盖变化",
-        "选址方案",
-        "覆盖率随新增个数的变化",
-        "排除的候选场地",
-        "导出",
-        "Excel",
-        "选址只在本页计算，不会保存，也不改动任何数据",
-        "加载中…",
-    ):
-        assert text in html, text
-
-
-def test_legend_and_layers_are_chinese() -> None:
+def test_legend_is_chinese() -> None:
     html = venues_map(DATA)
     legend = html.split('class="gm-legend gm-card gm-sc-legend gm-vn-legend"', 1)[1]
     legend = unescape(legend.split("<script>", 1)[0])
@@ -160,10 +55,6 @@ def test_legend_and_layers_are_chinese() -> None:
         "现有服务点及范围（淡显）",
     ):
         assert text in legend, text
-    js = html.rsplit("<script>", 1)[1]
-    control = js.split("L.control.layers(", 1)[1].split(").addTo(", 1)[0]
-    for name in ("社区边界", "小区/院落", *labels.VENUE_LAYER_NAMES.values()):
-        assert f'"{name}"' in control, name
 
 
 def test_config_starts_the_form_and_knows_the_criteria() -> None:
@@ -177,92 +68,14 @@ def test_config_starts_the_form_and_knows_the_criteria() -> None:
     assert config["shading"]["initial"] == "status"
 
 
-@pytest.mark.parametrize(
-    ("change", "match"),
-    [
-        ({"basemap": "google"}, "basemap"),
-        ({"minutes": 20}, "minutes"),
-        ({"k": 0}, "k must"),
-        ({"k": 11}, "k must"),
-        ({"demand": "buildings"}, "demand"),
-        ({"max_per_compound": 0}, "max_per_compound"),
-        ({"weight_score": -1.0}, "weight_score"),
-    ],
-)
-def test_bad_data_is_refused(change: dict[str, object], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        venues_map(replace(DATA, **change))  # type: ignore[arg-type]
+# --- the route (what every page's route does: tests/web_map/test_route.py) -------------------
 
 
-def test_names_cannot_break_out_of_the_page() -> None:
-    evil = "</script><script>alert(1)</script>"
-    html = venues_map(
-        replace(DATA, community_name=evil, communities=(CommunityChoice("QH", evil),))
-    )
-    assert evil not in html
-
-
-def test_every_string_the_scripts_use_is_in_labels() -> None:
-    config = venues_config(DATA)["labels"]
-    used: set[str] = set()
-    for path in SCRIPTS:
-        code = path.read_text(encoding="utf-8")
-        used |= set(re.findall(r"\b(?:ui|u)\.((?:venue|circle)_\w+)", code))
-        used |= set(re.findall(r"GridMap\.text\('((?:venue|circle)_\w+)'", code))
-        used |= {f"venue_method_{m}" for m in ("milp", "greedy")}
-    assert used, "no labels found: did the scripts change their naming?"
-    missing = sorted(used - set(config))
-    assert missing == [], missing
-
-
-# --- the route ------------------------------------------------------------------------------
-
-
-def test_route_serves_the_page_of_a_community(page_client: TestClient) -> None:
-    r = page_client.get("/map/venues?community=T1&basemap=none&k=4&minutes=15")
-    assert r.status_code == 200
-    assert r.headers["content-type"].startswith("text/html")
-    html = r.text
-    assert "<title>测试社区 · 红房子选址</title>" in html
-    assert '"community":"T1"' in html
-    assert '"basemap":"none"' in html
-    assert '"k":4' in html and '"minutes":15' in html
-    assert 'href="/map?community=T1&amp;basemap=none"' in html
-    assert 'href="/map/service-circle?community=T1&amp;basemap=none"' in html
-
-
-def test_route_refuses_bad_parameters(page_client: TestClient) -> None:
+def test_route_refuses_bad_parameters(client: TestClient) -> None:
     for query, loc in (("k=11", "k"), ("minutes=20", "minutes"), ("demand=x", "demand")):
-        r = page_client.get(f"/map/venues?{query}")
+        r = client.get(f"/map/venues?{query}")
         assert r.status_code == 422, query
         assert r.json()["detail"][0]["loc"] == ["query", loc]
-    r = page_client.get("/map/venues?community=NOPE")
-    assert r.status_code == 404
-
-
-def test_every_page_links_to_the_others(page_client: TestClient) -> None:
-    pages = {
-        "/map": ("/map/service-circle", "/map/venues", "/map/lead-zones"),
-        "/map/service-circle": ("/map", "/map/venues", "/map/lead-zones"),
-        "/map/venues": ("/map", "/map/service-circle", "/map/lead-zones"),
-        "/map/lead-zones": ("/map", "/map/service-circle", "/map/venues"),
-    }
-    for path, others in pages.items():
-        html = page_client.get(f"{path}?community=T1&basemap=none").text
-        links = re.findall(r'class="gm-nav-link" href="([^"]*)"', html)
-        assert [unescape(u) for u in links] == [f"{o}?community=T1&basemap=none" for o in others], (
-            path
-        )
-
-
-def test_links_follow_the_root_path(small_db: str) -> None:
-    app = app_with_pages(Settings(database_url=small_db))
-    with TestClient(app, root_path="/gridmap") as client:
-        html = client.get("/map/venues").text
-    assert 'src="/gridmap/static/gridmap/venues.js"' in html
-    assert '"apiRoot":"/gridmap"' in html
-    assert 'data-page-url="/gridmap/map/venues"' in html
-    assert 'href="/gridmap/map?community=T1&amp;basemap=osm"' in html
 
 
 # --- in Chromium ------------------------------------------------------------------------------
@@ -293,8 +106,8 @@ def csv_rows(base: str, href: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_venues_in_chromium(demo_app: LiveApp, browser: Browser, tmp_path: Path) -> None:
-    base = demo_app.url
+def test_venues_in_chromium(demo_url: str, browser: Browser, tmp_path: Path) -> None:
+    base = demo_url
     page = browser.page(width=1440, height=900)
     page.navigate(f"{base}/map/venues?community=QH&basemap=none")
     page.wait_for("document.querySelector('.folium-map')", what=".folium-map")

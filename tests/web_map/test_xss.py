@@ -20,9 +20,9 @@ import pandas as pd
 import geopandas as gpd
 from shapely.geometry import Point
 
-from tests import factories
-from tests.web_map.browser import Browser, Page
-from tests.web_map.test_shapes_pages import js, load, open_pages, served
+from tests import factories, shapes
+from tests.running import serve
+from tests.web_map.browser import Browser, Page, js, open_pages
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)>\"'><b>x</b>"
 COMMUNITY = f"社区{EVIL}"
@@ -275,8 +275,8 @@ def lead_zones_page(page: Page) -> None:
 
 
 def test_hostile_names_render_as_text(fresh_db: str, browser: Browser) -> None:
-    load(fresh_db, hostile_layers(), factories.network_lines())
-    with served(fresh_db) as base:
+    shapes.load(fresh_db, hostile_layers(), factories.network_lines())
+    with serve(fresh_db) as base:
         pages = open_pages(browser, base, before=RECORD_ALERTS)
         for name, check in (
             ("officer", officer_map),
