@@ -7,6 +7,10 @@ sets the life circles by walking distance: 15 minutes 1,000 m, 10 minutes 500 m,
 the graph and snaps with :mod:`gis_api.analysis.walknet`, and returns frozen results. All
 inputs are in one projected CRS in metres. Scenarios (a gate closed, a point added or closed)
 are new calls with other ``closed_gates`` or ``points``; nothing stored changes.
+
+The checks of the inputs are in :mod:`gis_api.analysis.service_circle_inputs`, the results and
+their summaries (:func:`summarize`, :func:`uncovered`, :func:`compare`) in
+:mod:`gis_api.analysis.service_circle_results`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,12 +31,31 @@ import shapely
 
 from gis_api.analysis import checks
 from gis_api.analysis.errors import (
-    CoverageMismatchError,
     GeometryError,
-    InvalidValueError,
     MissingColumnError,
     OptionError,
     UnknownGateError,
+)
+from gis_api.analysis.service_circle_inputs import (
+    KINDS,
+    Bools,
+    Floats,
+    Geoms,
+    Ints,
+    _check_geometry,
+    _gate_codes,
+    _geoms,
+    _kinds,
+    _numbers,
+    _open,
+)
+from gis_api.analysis.service_circle_results import (
+    GROUPINGS,
+    Coverage,
+    ScenarioDiff,
+    compare,
+    summarize,
+    uncovered,
 )
 from gis_api.analysis.walknet import (
     SNAP_SEARCH_M,
@@ -62,11 +85,6 @@ __all__ = [
     "uncovered",
 ]
 
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
-Geoms = NDArray[np.object_]
-
 #: GB 50180-2018 life circles: walking minutes -> walking metres (``layers.domain``).
 LIFE_CIRCLE_M = domain.LIFE_CIRCLES_M
 #: The 15-minute circle.
@@ -77,10 +95,6 @@ WALK_SPEED_M_PER_MIN = domain.WALK_SPEED_M_PER_MIN
 DEFAULT_DETOUR_FACTOR = domain.DETOUR_FACTOR
 #: Half-width of the street band drawn around the streets a point reaches.
 STREET_BUFFER_M = 25.0
-#: Kinds of service point (the store's ``service_points.kind``), in display order.
-KINDS: tuple[str, ...] = tuple(domain.SERVICE_POINT_KINDS)
-#: Building columns :func:`summarize` can group by.
-GROUPINGS: tuple[str, ...] = ("community", "grid", "compound")
 
 _POLYGONAL = (3, 6)  # Polygon, MultiPolygon
 _WORKERS = max(1, min(os.cpu_count() or 1, 8))
@@ -88,84 +102,6 @@ _WORKERS = max(1, min(os.cpu_count() or 1, 8))
 # 50,000 building city: 100 m blocks of ~20 edges halve the time of 500 areas).
 _BLOCK_M = 100.0
 _POINT = 0
-
-
-# --- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """Who reaches an open service point within the limit, and the area each one serves.
-
-    Attributes
-    ----------
-    buildings
-        One row per building, in input order: ``building_id``, ``nearest_service_point_id``
-        (None when none is reachable), ``walk_m`` (access legs + network; NaN when no open
-        point is reachable), ``walk_min``, ``covered`` (``walk_m <= limit_m``), ``access_m``
-        (the building's straight access leg; NaN in approximate mode) and
-        ``snap_unrestricted`` (no edge on its side of the walls within 300 m, so the nearest
-        of all was used).
-    by_kind
-        Same rows as ``buildings``, one column per kind in :data:`KINDS`: walking metres to
-        the nearest open point of that kind, NaN when none lies within the limit.
-    points
-        One row per service point: ``service_point_id``, ``kind``, ``is_open``, ``access_m``,
-        ``snap_unrestricted``, ``buildings_served`` and ``households_served`` (covered
-        buildings for which it is the nearest open point).
-    areas
-        One row per open point: ``service_point_id``, ``kind``, ``street_m`` (metres of street
-        reached) and the polygon of the streets reached within the limit, buffered by
-        ``street_buffer_m`` and dissolved. In approximate mode a circle of radius
-        ``limit_m / detour_factor``. None when not asked for.
-    limit_m, speed_m_per_min, detour_factor
-        The options used.
-    approximate
-        True when there was no network and straight distance x ``detour_factor`` stood in.
-    crs
-        The CRS of the inputs.
-    """
-
-    buildings: pd.DataFrame
-    by_kind: pd.DataFrame
-    points: pd.DataFrame
-    areas: gpd.GeoDataFrame | None
-    limit_m: float
-    speed_m_per_min: float
-    detour_factor: float
-    approximate: bool
-    crs: Any
-
-
-@dataclass(frozen=True)
-class ScenarioDiff:
-    """What a scenario changes in coverage, ``before`` -> ``after``.
-
-    Attributes
-    ----------
-    gained, lost
-        Ids of the buildings covered after but not before, and before but not after, in the
-        order of the buildings given.
-    households_gained, households_lost, residents_gained, residents_lost
-        Their households and residents (missing values count as 0).
-    """
-
-    gained: tuple[Any, ...]
-    lost: tuple[Any, ...]
-    households_gained: float
-    households_lost: float
-    residents_gained: float
-    residents_lost: float
-
-    @property
-    def households_net(self) -> float:
-        """Households gained minus households lost."""
-        return self.households_gained - self.households_lost
-
-    @property
-    def residents_net(self) -> float:
-        """Residents gained minus residents lost."""
-        return self.residents_gained - self.residents_lost
 
 
 # --- limits -----------------------------------------------------------------------------------
@@ -621,256 +557,3 @@ def _blocks(graph: WalkGraph) -> tuple[Ints, Ints]:
 def _buffer(lines: Geoms, buffer_m: float) -> Geoms:
     # Two segments a quarter circle keep the cap tip exact and cut the union's work by a third.
     return np.asarray(shapely.buffer(lines, buffer_m, quad_segs=2), dtype=object).reshape(-1)
-
-
-# --- input checks -----------------------------------------------------------------------------
-
-
-def _gate_codes(closed_gates: Iterable[str]) -> set[str]:
-    if isinstance(closed_gates, str | bytes):
-        msg = (
-            "参数 closed_gates 应为出入口编号的集合（如 ['G1']），"
-            f"而不是单个字符串 {closed_gates!r}"
-        )
-        raise OptionError(msg, loc=("closed_gates",))
-    return {str(code) for code in closed_gates}
-
-
-def _geoms(frame: gpd.GeoDataFrame) -> Geoms:
-    return np.asarray(frame.geometry.array, dtype=object)
-
-
-def _check_geometry(
-    frame: gpd.GeoDataFrame,
-    name: str,
-    col: str,
-    ids: NDArray[np.object_],
-    expect: tuple[tuple[int, ...], str],
-) -> None:
-    """Refuse missing, empty, wrongly typed or invalid geometry, naming the feature."""
-    types, expected = expect
-    geoms = _geoms(frame)
-    missing = shapely.is_missing(geoms)
-    empty = missing | shapely.is_empty(geoms)
-    if empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        what = "缺失" if missing[i] else "为空"
-        msg = f"参数 {name} 中 {col}={ids[i]} 的几何{what}"
-        raise GeometryError(msg, loc=(name, str(ids[i]), "geometry"))
-    wrong = ~np.isin(shapely.get_type_id(geoms), types)
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        msg = f"参数 {name} 中 {col}={ids[i]} 的几何是 {geoms[i].geom_type}，应为{expected}"
-        raise GeometryError(msg, loc=(name, str(ids[i]), "geometry"))
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        i = int(np.flatnonzero(invalid)[0])
-        reason = shapely.is_valid_reason(geoms[i])
-        msg = f"参数 {name} 中 {col}={ids[i]} 的几何无效：{reason}"
-        raise GeometryError(msg, loc=(name, str(ids[i]), "geometry"))
-
-
-def _numbers(frame: pd.DataFrame, name: str, col: str) -> Floats:
-    if col not in frame.columns:
-        msg = f"参数 {name} 缺少 {col} 列"
-        raise MissingColumnError(msg, loc=(name, col))
-    try:
-        return pd.to_numeric(frame[col], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        msg = f"参数 {name} 的 {col} 列应为数值"
-        raise InvalidValueError(msg, loc=(name, col)) from exc
-
-
-def _kinds(points: pd.DataFrame, ids: NDArray[np.object_]) -> NDArray[np.object_]:
-    if "kind" not in points.columns:
-        msg = "参数 points 缺少 kind 列"
-        raise MissingColumnError(msg, loc=("points", "kind"))
-    kind = points["kind"].to_numpy(dtype=object)
-    bad = ~np.isin(kind, np.asarray(KINDS, dtype=object))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        msg = (
-            f"参数 points 中 service_point_id={ids[i]} 的 kind 为 {kind[i]!r}，"
-            f"应为 {'、'.join(KINDS)} 之一"
-        )
-        raise InvalidValueError(msg, loc=("points", str(ids[i]), "kind"))
-    return kind
-
-
-def _open(points: pd.DataFrame, ids: NDArray[np.object_]) -> Bools:
-    if "is_open" not in points.columns:
-        msg = "参数 points 缺少 is_open 列"
-        raise MissingColumnError(msg, loc=("points", "is_open"))
-    values = points["is_open"].to_numpy(dtype=object)
-    bad = np.array([not isinstance(v, bool | np.bool_) for v in values], dtype=np.bool_)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        msg = (
-            f"参数 points 中 service_point_id={ids[i]} 的 is_open 为 {values[i]!r}，"
-            "应为 True 或 False"
-        )
-        raise InvalidValueError(msg, loc=("points", str(ids[i]), "is_open"))
-    return values.astype(np.bool_)
-
-
-# --- summaries and scenarios ------------------------------------------------------------------
-
-
-def _aligned(coverage: Coverage, buildings: gpd.GeoDataFrame) -> NDArray[np.int64]:
-    """Row of ``buildings`` for each row of ``coverage.buildings``; the id sets must match."""
-    ids = checks.ids(buildings, "buildings", "building_id")
-    cov_ids = coverage.buildings["building_id"].to_numpy(dtype=object)
-    index = pd.Index(ids)
-    pos = index.get_indexer(pd.Index(cov_ids))
-    if len(ids) != len(cov_ids) or (pos < 0).any():
-        msg = (
-            f"参数 buildings（{len(ids)} 栋）与 coverage 计算时的楼栋不一致"
-            f"（{len(cov_ids)} 栋）；请传入同一批楼栋"
-        )
-        raise CoverageMismatchError(msg, loc=("buildings", "building_id"))
-    return pos.astype(np.int64)
-
-
-def summarize(
-    coverage: Coverage,
-    buildings: gpd.GeoDataFrame,
-    points: gpd.GeoDataFrame,
-    *,
-    by: str,
-) -> pd.DataFrame:
-    """Sum up coverage per community, grid or compound.
-
-    Parameters
-    ----------
-    coverage
-        From :func:`service_coverage`.
-    buildings
-        The buildings it was computed for, with ``households``, ``residents`` and the ``by``
-        column.
-    points
-        The service points it was computed for (checked against the coverage).
-    by
-        ``"community"``, ``"grid"`` or ``"compound"``. Buildings without a value form one
-        group with a missing key.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``by``: ``buildings``, ``buildings_covered``, ``households``,
-        ``households_covered``, ``households_covered_share``, ``residents``,
-        ``residents_covered``, ``residents_covered_share`` and, per kind,
-        ``households_covered_<kind>`` (households whose nearest open point of that kind is
-        within the limit). Missing households or residents count as unknown: left out of
-        both the total and the covered sum.
-    """
-    if by not in GROUPINGS:
-        msg = f"参数 by 为 {by!r}，应为 {'、'.join(GROUPINGS)} 之一"
-        raise OptionError(msg, loc=("by",))
-    if by not in buildings.columns:
-        msg = f"参数 buildings 缺少 {by} 列，无法按其汇总"
-        raise MissingColumnError(msg, loc=("buildings", by))
-    p_ids = checks.ids(points, "points", "service_point_id")
-    known = set(coverage.points["service_point_id"].tolist())
-    if len(p_ids) != len(known) or not known.issuperset(p_ids.tolist()):
-        msg = f"参数 points（{len(p_ids)} 个）与 coverage 计算时的服务点不一致（{len(known)} 个）"
-        raise CoverageMismatchError(msg, loc=("points", "service_point_id"))
-    rows = _aligned(coverage, buildings)
-    hh = _numbers(buildings, "buildings", "households")[rows]
-    res = _numbers(buildings, "buildings", "residents")[rows]
-    covered = coverage.buildings["covered"].to_numpy(dtype=np.bool_)
-    frame = pd.DataFrame(
-        {
-            by: buildings[by].to_numpy(dtype=object)[rows],
-            "buildings": 1,
-            "buildings_covered": covered.astype(np.int64),
-            "households": hh,
-            "households_covered": np.where(covered, hh, 0.0),
-            "residents": res,
-            "residents_covered": np.where(covered, res, 0.0),
-        }
-    )
-    for k in KINDS:
-        near = coverage.by_kind[k].to_numpy(dtype=np.float64) <= coverage.limit_m
-        frame[f"households_covered_{k}"] = np.where(near, hh, 0.0)
-    sums = frame.groupby(by, dropna=False, sort=True).sum(min_count=0)
-    columns: dict[str, Any] = {}
-    for col in sums.columns:
-        columns[col] = sums[col]
-        what = col.removesuffix("_covered")
-        if col.endswith("_covered") and what in ("households", "residents"):
-            total = sums[what].to_numpy(dtype=np.float64)
-            got = sums[col].to_numpy(dtype=np.float64)
-            share = np.divide(got, total, out=np.full(len(total), np.nan), where=total > 0)
-            columns[f"{col}_share"] = share
-    return pd.DataFrame(columns, index=sums.index)
-
-
-def uncovered(coverage: Coverage, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """List the buildings outside the circle, nearest to its edge first.
-
-    Sorted by ``gap_m = walk_m - limit_m`` ascending (the easiest to bring in first), then
-    the buildings no open point reaches at all (``walk_m`` NaN).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``building_id``, ``households``, ``residents`` (when given), ``community``, ``grid``
-        and ``compound`` (when given), ``nearest_service_point_id``, ``walk_m``, ``gap_m`` and
-        the footprint.
-    """
-    rows = _aligned(coverage, buildings)
-    cov = coverage.buildings
-    out_rows = np.flatnonzero(~cov["covered"].to_numpy(dtype=np.bool_))
-    walk = cov["walk_m"].to_numpy(dtype=np.float64)[out_rows]
-    order = np.lexsort((np.arange(len(out_rows)), walk, np.isnan(walk)))
-    out_rows = out_rows[order]
-    src = buildings.iloc[rows[out_rows]]
-    data: dict[str, Any] = {"building_id": cov["building_id"].to_numpy(dtype=object)[out_rows]}
-    for col in ("households", "residents", *GROUPINGS):
-        if col in buildings.columns:
-            data[col] = src[col].to_numpy()
-    data["nearest_service_point_id"] = cov["nearest_service_point_id"].to_numpy(dtype=object)[
-        out_rows
-    ]
-    data["walk_m"] = walk[order]
-    data["gap_m"] = walk[order] - coverage.limit_m
-    return gpd.GeoDataFrame(data, geometry=src.geometry.array, crs=buildings.crs)
-
-
-def compare(before: Coverage, after: Coverage, buildings: gpd.GeoDataFrame) -> ScenarioDiff:
-    """Count the buildings, households and residents a scenario brings in or leaves out.
-
-    Both coverages must be for the same buildings, and both on the network or both
-    approximate (mixing them would report the method's difference as a gain or a loss).
-    """
-    if before.approximate != after.approximate:
-        msg = "参数 before 与 after 一个按路网计算、一个按直线距离估算，不能比较"
-        raise CoverageMismatchError(msg, loc=("after", "approximate"))
-    rows = _aligned(before, buildings)
-    ids = before.buildings["building_id"].to_numpy(dtype=object)
-    after_pos = pd.Index(after.buildings["building_id"].to_numpy(dtype=object)).get_indexer(
-        pd.Index(ids)
-    )
-    if len(after.buildings) != len(ids) or (after_pos < 0).any():
-        msg = "参数 before 与 after 的楼栋不一致，不能比较"
-        raise CoverageMismatchError(msg, loc=("after", "building_id"))
-    was = before.buildings["covered"].to_numpy(dtype=np.bool_)
-    now = after.buildings["covered"].to_numpy(dtype=np.bool_)[after_pos]
-    hh = np.nan_to_num(_numbers(buildings, "buildings", "households")[rows])
-    res = (
-        np.nan_to_num(_numbers(buildings, "buildings", "residents")[rows])
-        if "residents" in buildings.columns
-        else np.zeros(len(ids))
-    )
-    # Report in the order of the buildings given.
-    order = np.argsort(rows, kind="stable")
-    gained = order[(now & ~was)[order]]
-    lost = order[(was & ~now)[order]]
-    return ScenarioDiff(
-        gained=tuple(ids[gained].tolist()),
-        lost=tuple(ids[lost].tolist()),
-        households_gained=float(hh[gained].sum()),
-        households_lost=float(hh[lost].sum()),
-        residents_gained=float(res[gained].sum()),
-        residents_lost=float(res[lost].sum()),
-    )
