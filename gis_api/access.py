@@ -223,6 +223,8 @@ class Change:
     member_grid: int | None = None
     #: Codes of the grids the rows name, for the message.
     grid_codes: Mapping[int, str] = field(default_factory=dict)
+    #: For a lead zone: the grids its member buildings lie in.
+    zone_grids: tuple[int, ...] = ()
 
 
 def check_changes(principal: Principal, changes: Iterable[Change]) -> None:
@@ -267,7 +269,7 @@ def net_changes(changes: Iterable[Change]) -> list[Change]:
             "delete" if c.action == "delete" else "insert" if first.action == "insert" else "update"
         )
         grids = {**first.grid_codes, **c.grid_codes}
-        folded[key] = Change(c.layer, action, first.old, c.new, c.member_grid, grids)
+        folded[key] = Change(c.layer, action, first.old, c.new, c.member_grid, grids, c.zone_grids)
     return [c for c in folded.values() if not (c.old is None and c.new is None)]
 
 
@@ -284,9 +286,15 @@ def _what(c: Change, row: Mapping[str, Any]) -> str:
 
 
 def _check_grid(principal: Principal, c: Change, row: Mapping[str, Any]) -> None:
-    grid = c.member_grid if c.layer == "lead_zone_members" else row.get("grid_id")
     if c.layer == "lead_zones":
-        return  # a zone is judged by its members, each recorded as its own change
+        # A zone is the officer's when all its buildings are (its members are checked too).
+        outside = sorted(set(c.zone_grids) - set(principal.grids))
+        if outside:
+            mine = "、".join(principal.grid_codes) or "（未分配网格）"
+            msg = f"只能修改本人负责网格（{mine}）内的楼长责任区：{_what(c, row)} 含其他网格的楼栋"
+            raise Forbidden(msg, loc=("scope", "grid"))
+        return
+    grid = c.member_grid if c.layer == "lead_zone_members" else row.get("grid_id")
     if grid is None or int(grid) not in principal.grids:
         mine = "、".join(principal.grid_codes) or "（未分配网格）"
         where = (

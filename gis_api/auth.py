@@ -323,7 +323,7 @@ def _check_scope(session: Session) -> None:
     check_changes(
         principal,
         (
-            AccessChange(c.layer, c.action, c.old, c.new, c.member_grid, c.grid_codes)
+            AccessChange(c.layer, c.action, c.old, c.new, c.member_grid, c.grid_codes, c.zone_grids)
             for c in changes
         ),
     )

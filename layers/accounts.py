@@ -302,6 +302,8 @@ class Recorded:
     member_grid: int | None
     #: Codes of the grids the rows name (grid id -> code), for messages people read.
     grid_codes: dict[int, str]
+    #: For a lead zone: the grids of its member buildings now.
+    zone_grids: tuple[int, ...] = ()
 
 
 def changes_in_transaction(session: Session) -> list[Recorded]:
@@ -311,7 +313,13 @@ def changes_in_transaction(session: Session) -> list[Recorded]:
             """SELECT h.layer, h.action, h.old, h.new, b.grid_id AS member_grid,
                       go.id AS old_grid, go.code AS old_grid_code,
                       gn.id AS new_grid, gn.code AS new_grid_code,
-                      gm.code AS member_grid_code
+                      gm.code AS member_grid_code,
+                      CASE WHEN h.layer = 'lead_zones' THEN ARRAY(
+                          SELECT DISTINCT zb.grid_id FROM lead_zone_members zm
+                          JOIN buildings zb ON zb.id = zm.building_id
+                          WHERE zm.zone_id = coalesce(h.new->>'id', h.old->>'id')::int
+                            AND zb.grid_id IS NOT NULL
+                      ) END AS zone_grids
                FROM history h
                LEFT JOIN buildings b ON h.layer = 'lead_zone_members'
                     AND b.id = coalesce(h.new->>'building_id', h.old->>'building_id')::int
@@ -333,7 +341,11 @@ def changes_in_transaction(session: Session) -> list[Recorded]:
             )
             if gid is not None
         }
-        out.append(Recorded(r.layer, r.action, r.old, r.new, r.member_grid, codes))
+        out.append(
+            Recorded(
+                r.layer, r.action, r.old, r.new, r.member_grid, codes, tuple(r.zone_grids or ())
+            )
+        )
     return out
 
 

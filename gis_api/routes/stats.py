@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import text
 
 from gis_api import auth
+from gis_api.auth import CurrentUser
 from gis_api.deps import BadQuery, SessionDep
 from layers.queries import search, summary, summary_at
 from layers.schema import LAYERS
@@ -28,8 +29,9 @@ def health(session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/stats/communities/{code}", dependencies=[auth.READ], summary="社区汇总数据")
-def community_stats(code: str, session: SessionDep) -> dict[str, Any]:
+def community_stats(code: str, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
     """Households, residents, buildings, party members, leads, service points, per cadre."""
+    who.check_community(code)
     return summary(session, community=code)
 
 
@@ -48,9 +50,18 @@ def stats_at(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
+    who: CurrentUser,
 ) -> dict[str, Any]:
-    """Figures of the community and grid at a point (the map's centre, for the side panel)."""
-    return summary_at(session, lon, lat)
+    """Figures of the community and grid at a point (the map's centre, for the side panel).
+
+    A point in a community the user does not work in answers as a point in none.
+    """
+    figures = summary_at(session, lon, lat)
+    community = figures["community"]
+    mine = who.communities is None or community is None
+    if not mine and community["code"] not in who.community_codes:
+        return {"community": None, "grid": None}
+    return figures
 
 
 #: The longest search text, in characters: names and codes are far shorter.
@@ -60,6 +71,7 @@ SEARCH_MAX_CHARS = 100
 @router.get("/search", dependencies=[auth.READ], summary="按名称或编号搜索小区、楼栋")
 def find(
     session: SessionDep,
+    who: CurrentUser,
     q: Annotated[
         str | None,
         Query(description=f"名称或编号的一部分（1～{SEARCH_MAX_CHARS} 个字，按原样匹配）"),
@@ -85,4 +97,4 @@ def find(
     if any(ord(c) < 32 or ord(c) == 127 for c in words):
         msg = "搜索词不能包含控制字符（如换行、制表符）"
         raise BadQuery(msg, loc=("query", "q"))
-    return search(session, words, community=community, limit=limit)
+    return search(session, words, community=community, limit=limit, within=who.within)

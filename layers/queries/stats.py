@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -106,7 +107,12 @@ def summary_at(session: Session, lon: float, lat: float) -> dict[str, Any]:
 
 
 def search(
-    session: Session, q: str, *, community: str | None = None, limit: int = 20
+    session: Session,
+    q: str,
+    *,
+    community: str | None = None,
+    limit: int = 20,
+    within: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Find compounds and buildings whose name or code contains ``q``, compounds first.
 
@@ -120,6 +126,9 @@ def search(
     if community is not None:
         params["cid"] = community_id(session, community)
         scope = " AND t.community_id = :cid"
+    if within is not None:  # the communities the searcher may see
+        params["within"] = list(within)
+        scope += " AND t.community_id = ANY(:within)"
     parts = [
         f"""SELECT '{layer}' AS layer, {rank} AS rank, t.id, t.code, t.name,
                    ST_X(ST_PointOnSurface(t.geom)) AS lon, ST_Y(ST_PointOnSurface(t.geom)) AS lat,
