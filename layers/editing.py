@@ -15,8 +15,9 @@ the one deleted (a community's buildings, a compound's gates...) unless asked to
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,14 +69,29 @@ class VersionConflict(GridmapError):
     type = "version_conflict"
     status = 409
 
-    def __init__(self, msg: str, *, loc: Loc = (), current: int) -> None:
+    def __init__(
+        self,
+        msg: str,
+        *,
+        loc: Loc = (),
+        current: int,
+        fields: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         super().__init__(msg, loc=loc)
         self.current = current
+        self.fields = [dict(f) for f in fields]
 
     def details(self) -> list[dict[str, object]]:
-        """Return the error with the current version in ``ctx``, for a client to re-read."""
+        """Return the error with the current version in ``ctx``, for a client to re-read.
+
+        When the edit collided with a newer change, ``ctx.fields`` lists each colliding field
+        with its value at the editor's version (``base``), now (``current``) and as proposed.
+        """
         out = super().details()
-        out[0]["ctx"] = {"current_version": self.current}
+        ctx: dict[str, object] = {"current_version": self.current}
+        if self.fields:
+            ctx["fields"] = self.fields
+        out[0]["ctx"] = ctx
         return out
 
 
@@ -229,6 +245,16 @@ def patch_feature(
         msg = f"图层 {spec.zh} 没有这些字段：{'、'.join(unknown)}"
         raise NotFound(msg, loc=(*where, "properties", unknown[0]))
     locked = lock_feature(session, layer, fid)
+    if version is not None and version != locked.version:
+        version = rebase(
+            session,
+            layer,
+            locked,
+            version,
+            properties=properties,
+            geometry=geometry,
+            loc=version_loc,
+        )
     check_version(layer, locked, version, loc=version_loc)
     assert version is not None
     if not properties and geometry is None:
@@ -255,6 +281,60 @@ def patch_feature(
         assert locked.community_id is not None
         rebuild_networks(session, [locked.community_id], gate_tolerance_m=gate_tolerance_m)
     return new_version
+
+
+def rebase(
+    session: Session,
+    layer: str,
+    locked: Locked,
+    base: int,
+    *,
+    properties: Mapping[str, Any],
+    geometry: Mapping[str, Any] | None,
+    loc: Loc,
+) -> int:
+    """Merge an edit based on an older version ``base`` onto the current one, field by field.
+
+    The feature as it was at ``base`` comes from the history (migration 0004). An edit whose
+    fields nobody changed since ``base`` applies to the current version, which is returned.
+    One that touches a field changed since ``base`` collides, even when it proposes the value
+    it holds now (a read-modify-write of a count must not be merged into a lost increment),
+    and is refused with 409 and, per colliding field, its value at ``base``, now and as
+    proposed; so is one whose base the history does not hold.
+    """
+    table = LAYERS[layer].table
+    then = session.execute(
+        text(
+            "SELECT new FROM history WHERE layer = :t AND feature_id = :f "
+            "AND (new->>'version')::int = :v ORDER BY id DESC LIMIT 1"
+        ),
+        {"t": table, "f": locked.id, "v": base},
+    ).scalar()
+    stale = f"该要素已被他人修改（您的版本 {base}，当前版本 {locked.version}），请刷新后再改"
+    if then is None or base > locked.version:
+        raise VersionConflict(stale, loc=loc, current=locked.version)
+    now = session.execute(
+        text(f"SELECT to_jsonb(t) FROM {table} t WHERE id = :f"), {"f": locked.id}
+    ).scalar_one()
+    proposed: dict[str, Any] = dict(properties)
+    if geometry is not None:
+        proposed["geom"] = dict(geometry)
+    collisions = [
+        {"field": name, "base": then.get(name), "current": now.get(name), "proposed": value}
+        for name, value in proposed.items()
+        if then.get(name) != now.get(name)
+    ]
+    if collisions:
+        names = "、".join(
+            LAYERS[layer].field(c["field"]).zh if c["field"] != "geom" else "几何"
+            for c in collisions
+        )
+        msg = (
+            f"该要素已被他人修改（您的版本 {base}，当前版本 {locked.version}），"
+            f"以下字段与他人的修改冲突：{names}；请逐项选择保留哪个值"
+        )
+        raise VersionConflict(msg, loc=loc, current=locked.version, fields=collisions)
+    return locked.version
 
 
 def _geometry(geometry: Mapping[str, Any] | None, where: Loc) -> Any:
@@ -507,3 +587,56 @@ def delete_feature(
         refresh_assignments(session, [cid], layer=layer)
     if layer in NETWORK_LAYERS:
         rebuild_networks(session, [cid], gate_tolerance_m=gate_tolerance_m)
+
+
+# --- edits applied once -------------------------------------------------------------------------
+
+
+class KeyReused(GridmapError):
+    """An Idempotency-Key sent again for another feature."""
+
+    type = "idempotency_key_reused"
+    status = 422
+
+
+def claim_edit(
+    session: Session, username: str, key: str, layer: str, fid: int
+) -> dict[str, Any] | None:
+    """Claim ``key`` for this edit; return the first delivery's answer if it was sent before.
+
+    The claim is a row inserted in the edit's transaction: a concurrent resend waits on it
+    and then finds the answer, and an edit that fails leaves no claim behind.
+    """
+    claimed = session.execute(
+        text(
+            "INSERT INTO applied_edits (username, key, layer, feature_id) "
+            "VALUES (:u, :k, :l, :f) ON CONFLICT DO NOTHING RETURNING key"
+        ),
+        {"u": username, "k": key, "l": layer, "f": fid},
+    ).first()
+    if claimed is not None:
+        return None
+    row = session.execute(
+        text(
+            "SELECT layer, feature_id, response FROM applied_edits WHERE username = :u AND key = :k"
+        ),
+        {"u": username, "k": key},
+    ).one()
+    if (row.layer, row.feature_id) != (layer, fid):
+        msg = (
+            f"Idempotency-Key“{key}”已用于另一次修改（{row.layer} {row.feature_id}）："
+            "每次修改请用新的编号"
+        )
+        raise KeyReused(msg, loc=("header", "Idempotency-Key"))
+    answer: dict[str, Any] = row.response
+    return answer
+
+
+def remember_edit(session: Session, username: str, key: str, response: Mapping[str, Any]) -> None:
+    """Keep the answer of an edit under its key (in the edit's transaction)."""
+    session.execute(
+        text(
+            "UPDATE applied_edits SET response = CAST(:r AS jsonb) WHERE username = :u AND key = :k"
+        ),
+        {"u": username, "k": key, "r": json.dumps(dict(response), default=str)},
+    )

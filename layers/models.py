@@ -500,3 +500,22 @@ class HistoryEntry(Base):
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("txid_current()"), nullable=False, index=True
     )
+
+
+class AppliedEdit(Base):
+    """An edit a client sent with an ``Idempotency-Key``: sent again, it is answered, not redone.
+
+    Tablets resend what they are not sure arrived; the key (the edit's id on the device) makes
+    the resend harmless. ``response`` is the answer the first delivery got.
+    """
+
+    __tablename__ = "applied_edits"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    layer: Mapped[str] = mapped_column(String(32), nullable=False)
+    feature_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    response: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

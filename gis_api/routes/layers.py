@@ -53,6 +53,17 @@ IfMatch = Annotated[
         description='读取要素时得到的 ETag（如 W/"3"），即要素的版本号；与请求体 version 二选一',
     ),
 ]
+#: An edit's id on the client (a tablet's): sent again, the edit is answered, not redone.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="本次修改在客户端的编号（可打印 ASCII，最长 128）：重发同一编号不会重复修改",
+    ),
+]
 _ETAG = re.compile(r'^(?:W/)?"(?:(\d+)-)?(\d+)"$|^(\d+)$')
 
 
@@ -333,6 +344,7 @@ def update(
     who: CurrentUser,
     response: Response,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Change some properties (and maybe the geometry) of one feature, validated as on import.
 
@@ -340,10 +352,20 @@ def update(
     ``If-Match`` header: without one the answer is 428; if someone saved in between it is
     409 with the current version. Either way nothing is written. Only the fields sent are
     written, with the version bumped, in one statement that checks the version.
+
+    An edit based on an older version is merged when nobody changed its fields since that
+    version; when it collides, the 409 lists each colliding field with its value then, now
+    and as proposed (``ctx.fields``). With ``Idempotency-Key`` an edit sent again is
+    answered as the first time and not applied twice.
     """
     _layer(layer)
     version, version_loc = _expected_version(fid, body.version, if_match)
     with session.begin():
+        if idempotency_key is not None:
+            replay = editing.claim_edit(session, who.username, idempotency_key, layer, fid)
+            if replay is not None:
+                response.headers["ETag"] = etag(int(replay["properties"]["version"]))
+                return replay
         new_version = editing.patch_feature(
             session,
             layer,
@@ -357,8 +379,10 @@ def update(
             gate_tolerance_m=settings.gate_tolerance_m,
         )
         updated = _one(session, layer, fid, who)
-    out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
-    out["properties"]["version"] = new_version
+        out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
+        out["properties"]["version"] = new_version
+        if idempotency_key is not None:
+            editing.remember_edit(session, who.username, idempotency_key, out)
     response.headers["ETag"] = etag(new_version)
     return out
 
