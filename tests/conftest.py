@@ -26,7 +26,7 @@ from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
 from tests import factories, shapes
-from tests.databases import TEMPLATE, fresh_database
+from tests.databases import TEMPLATE, admin_headers, fresh_database, make_admin
 from tests.running import serve
 
 
@@ -36,6 +36,7 @@ def cluster() -> Iterator[db.LocalCluster]:
     try:
         cluster = db.cluster_up(root, dbname=TEMPLATE, fast=True)
         db.migrate(cluster.url)
+        make_admin(cluster.url)  # every copy of the template holds it
         yield cluster
     finally:
         db.cluster_down(root)
@@ -83,8 +84,8 @@ def settings(t1_db: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """The real app (API and pages) on :func:`t1_db`, in-process."""
-    with TestClient(create_app(settings)) as c:
+    """The real app (API and pages) on :func:`t1_db`, in-process, as the tests' admin."""
+    with TestClient(create_app(settings), headers=admin_headers()) as c:
         yield c
 
 

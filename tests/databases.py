@@ -9,15 +9,67 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from layers import db
+from layers import accounts, db
 from layers.models import Base
 
 TEMPLATE = "gridmap_template"
+
+
+@dataclass
+class Credentials:
+    """How the tests act as the template's administrator: an API token and a page session."""
+
+    username: str = ""
+    api_token: str = ""
+    session_token: str = ""
+    csrf: str = ""
+
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header of the API token."""
+        assert self.api_token, "the test cluster has not made its administrator yet"
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+
+#: The administrator every test database holds (made once in the template by the cluster
+#: fixture, so every copy has it); tests about roles make their own users.
+ADMIN = Credentials()
+
+
+def make_admin(url: str) -> None:
+    """Create the tests' administrator in the database at ``url`` and fill :data:`ADMIN`."""
+    from gis_api import auth
+    from gis_api.settings import Settings
+
+    settings = Settings(database_url=url)
+    engine = db.make_engine(url)
+    try:
+        with db.session_scope(engine) as session:
+            uid = accounts.add_user(
+                session,
+                "test-admin",
+                role="admin",
+                password_hash=auth.hash_password("test-admin-password"),
+                display_name="测试管理员",
+            )
+            api = auth.issue(session, uid, "api", settings)
+            page = auth.issue(session, uid, "session", settings)
+    finally:
+        engine.dispose()
+    ADMIN.username = "test-admin"
+    ADMIN.api_token = api.token
+    ADMIN.session_token = page.token
+    ADMIN.csrf = page.csrf or ""
+
+
+def admin_headers() -> dict[str, str]:
+    """The header that makes a request the tests' administrator's."""
+    return ADMIN.headers()
 
 
 def admin(cluster: db.LocalCluster) -> psycopg.Connection[tuple[object, ...]]:

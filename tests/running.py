@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from gis_api.app import create_app
 from gis_api.cli import app
 from gis_api.settings import Settings
+from tests.databases import admin_headers
 
 runner = CliRunner()
 
@@ -63,7 +64,8 @@ def serve(database_url: str, *, log_level: str = "warning") -> Iterator[str]:
 def get_json(base: str, path: str, **params: Any) -> Any:
     """GET ``path?params`` of the app at ``base``; its JSON answer."""
     url = f"{base}{path}?{urllib.parse.urlencode(params)}"
-    with urllib.request.urlopen(url, timeout=60) as response:
+    request = urllib.request.Request(url, headers=admin_headers())
+    with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
 
@@ -72,7 +74,11 @@ def post_json(base: str, path: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(
         f"{base}{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **admin_headers(),
+        },
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)

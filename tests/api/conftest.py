@@ -15,6 +15,7 @@ from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
 from tests import factories, shapes
+from tests.databases import admin_headers
 
 
 @pytest.fixture
@@ -34,5 +35,5 @@ def net_db(t1_db: str) -> str:
 
 @pytest.fixture
 def net_client(net_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=net_db))) as c:
+    with TestClient(create_app(Settings(database_url=net_db)), headers=admin_headers()) as c:
         yield c

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers.errors import ImportRowError
-from tests.databases import snapshot
+from tests.databases import admin_headers, snapshot
 from tests.factories import CJK
 
 
@@ -69,7 +69,7 @@ def test_a_bug_is_a_500_with_an_id_and_the_traceback_only_in_the_log(
 
     app.include_router(broken)
     with (
-        TestClient(app, raise_server_exceptions=False) as c,
+        TestClient(app, raise_server_exceptions=False, headers=admin_headers()) as c,
         caplog.at_level(logging.ERROR, logger="gridmap"),
     ):
         r = c.get("/api/broken")
@@ -92,7 +92,7 @@ def test_numpy_row_numbers_in_an_error_serialise(settings: Settings) -> None:
         raise ImportRowError([(("file", "row", np.int64(3), "geometry"), "第 3 行：自相交", "x")])
 
     app.include_router(broken)
-    with TestClient(app) as c:
+    with TestClient(app, headers=admin_headers()) as c:
         r = c.get("/api/rows")
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["file", "row", 3, "geometry"]

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from layers import crs as crsmod
 from tests import factories
-from tests.databases import snapshot
+from tests.databases import admin_headers, snapshot
 
 
 def test_health(client: TestClient) -> None:
@@ -174,13 +174,25 @@ def test_patch_with_versions(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     assert (r.json()["properties"]["households"], r.json()["properties"]["version"]) == (44, 2)
     assert r.headers["ETag"] == 'W/"2"'
-    # A colleague still on version 1 is refused, not silently overwriting.
+    # A colleague still on version 1 changing the same field is refused, not overwriting,
+    # and told, per field, the value then, now and theirs.
     stale = client.patch(
         f"/api/layers/buildings/{fid}", json={"properties": {"households": 41}, "version": 1}
     )
     assert stale.status_code == 409
     assert "当前版本 2" in stale.json()["detail"][0]["msg"]
-    assert stale.json()["detail"][0]["ctx"] == {"current_version": 2}
+    assert "户数" in stale.json()["detail"][0]["msg"]
+    assert stale.json()["detail"][0]["ctx"] == {
+        "current_version": 2,
+        "fields": [{"field": "households", "base": 40, "current": 44, "proposed": 41}],
+    }
+    # One changing another field is merged onto version 2: both changes stay.
+    merged = client.patch(
+        f"/api/layers/buildings/{fid}", json={"properties": {"floors": 12}, "version": 1}
+    )
+    assert merged.status_code == 200, merged.text
+    props = merged.json()["properties"]
+    assert (props["households"], props["floors"], props["version"]) == (44, 12, 3)
     assert client.get(f"/api/layers/buildings/{fid}").json()["properties"]["households"] == 44
     bad = client.patch(
         f"/api/layers/buildings/{fid}", json={"properties": {"occupancy": 3}, "version": 2}
@@ -211,8 +223,9 @@ def test_stale_version_refused_and_nothing_written(client: TestClient, engine_: 
     )
     assert ok.status_code == 200, ok.text
     before = snapshot(engine_)
+    # A colleague on version 1 changing the same field (another field would be merged).
     r = client.patch(
-        f"/api/layers/service_points/{fid}", json={"properties": {"name": "旧"}, "version": 1}
+        f"/api/layers/service_points/{fid}", json={"properties": {"is_open": True}, "version": 1}
     )
     assert r.status_code == 409
     assert "当前版本 2" in r.json()["detail"][0]["msg"]
@@ -248,7 +261,9 @@ def test_etag_and_if_match(client: TestClient, engine_: Engine) -> None:
 
 def test_patch_writes_only_the_sent_field(client: TestClient, engine_: Engine) -> None:
     fid = _fid(client, "buildings", "B1")
-    others = {t: v for t, v in snapshot(engine_).items() if t != "buildings"}
+    # The edit changes its row and adds its history entry; nothing else.
+    others = {t: v for t, v in snapshot(engine_).items() if t not in ("buildings", "history")}
+    entries = snapshot(engine_)["history"][0]
     before = _row(engine_, "buildings", fid)
     rest = {r: _row(engine_, "buildings", _fid(client, "buildings", r)) for r in ("B2", "B3")}
     r = client.patch(
@@ -263,7 +278,9 @@ def test_patch_writes_only_the_sent_field(client: TestClient, engine_: Engine) -
     before.pop("lead_phone")
     assert after == before  # every other column, the geometry byte for byte
     assert {r: _row(engine_, "buildings", _fid(client, "buildings", r)) for r in rest} == rest
-    assert {t: v for t, v in snapshot(engine_).items() if t != "buildings"} == others
+    after_all = snapshot(engine_)
+    assert {t: v for t, v in after_all.items() if t not in ("buildings", "history")} == others
+    assert after_all["history"][0] == entries + 1
 
 
 def test_patch_geometry_validated_and_assigned(client: TestClient, engine_: Engine) -> None:
@@ -329,6 +346,7 @@ def test_patch_other_layers(client: TestClient) -> None:
         r = client.patch(url, json={"properties": props, "version": 1})
         assert r.status_code == 200, (layer, r.text)
         assert r.json()["properties"]["version"] == 2 and r.headers["ETag"] == 'W/"2"'
+        # The same fields again from version 1: they changed since, a conflict.
         assert client.patch(url, json={"properties": props, "version": 1}).status_code == 409
 
 
@@ -348,6 +366,10 @@ def test_delete_with_if_match(client: TestClient, engine_: Engine) -> None:
     assert stale.status_code == 409 and "当前版本 2" in stale.json()["detail"][0]["msg"]
     assert snapshot(engine_) == before
     assert client.delete(url, headers={"If-Match": 'W/"2"'}).status_code == 204
+
+
+#: Tables of users and of the history: a deleted community leaves them (and its history).
+ACCOUNTS = {"users", "user_communities", "user_grids", "auth_tokens", "history", "applied_edits"}
 
 
 def test_delete_community_with_dependents(client: TestClient, engine_: Engine) -> None:
@@ -371,7 +393,8 @@ def test_delete_community_with_dependents(client: TestClient, engine_: Engine) -
     assert client.delete(f"/api/layers/communities/{fid}?cascade=true").status_code == 204
     assert client.get(f"/api/layers/communities/{fid}").status_code == 404
     after = snapshot(engine_)
-    assert all(count == 0 for count, _ in after.values()), after
+    layers_after = {t: v for t, v in after.items() if t not in ACCOUNTS}
+    assert all(count == 0 for count, _ in layers_after.values()), after
 
 
 def test_delete_compound_refused_then_detached(client: TestClient, engine_: Engine) -> None:
@@ -443,7 +466,9 @@ def test_upload_too_large(t1_db: str) -> None:
     from gis_api.app import create_app
     from gis_api.settings import Settings
 
-    with TestClient(create_app(Settings(database_url=t1_db, max_upload_mb=0.001))) as c:
+    with TestClient(
+        create_app(Settings(database_url=t1_db, max_upload_mb=0.001)), headers=admin_headers()
+    ) as c:
         r = c.post("/api/layers/buildings/import", files={"file": ("b.csv", b"x" * 5000)})
     assert r.status_code == 413
     assert "文件过大" in r.json()["detail"][0]["msg"]

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 
+from tests.databases import admin_headers
 from tests.factories import CJK
 
 
 def test_owslib_reads_collections(live_url: str) -> None:
-    api = Features(live_url)
+    api = Features(live_url, headers=admin_headers())
     conformance = api.conformance()["conformsTo"]
     assert any("ogcapi-features-1/1.0/conf/core" in c for c in conformance)
     ids = {c["id"] for c in api.collections()["collections"]}
@@ -29,7 +30,9 @@ def test_owslib_bbox_filter(live_url: str) -> None:
     from tests import factories
 
     box = factories.frame([{"geometry": factories.shapely.box(590, 590, 650, 630)}]).total_bounds
-    items = Features(live_url).collection_items("buildings", bbox=list(box))
+    items = Features(live_url, headers=admin_headers()).collection_items(
+        "buildings", bbox=list(box)
+    )
     assert [f["properties"]["code"] for f in items["features"]] == ["B3"]
 
 

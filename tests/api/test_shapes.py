@@ -25,13 +25,14 @@ from fastapi.testclient import TestClient
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from tests import factories, shapes
+from tests.databases import admin_headers
 
 B1, B2, B3 = 450.0, 450.0, 270.185 + 410.0
 CLOSED_EAST_GATE_B2 = 590.0
 
 
 def _client(url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(database_url=url)), headers=admin_headers()) as c:
         yield c
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.databases import ADMIN
 from tests.web_map.page_specs import PAGES
 
 FLAGS = (
@@ -162,11 +163,15 @@ class Browser:
         result: dict[str, Any] = answer.get("result", {})
         return result
 
-    def page(self, *, width: int = 1440, height: int = 900) -> Page:
-        """Open a blank tab of ``width`` x ``height`` CSS pixels."""
+    def page(self, *, width: int = 1440, height: int = 900, login: bool = True) -> Page:
+        """Open a blank tab of ``width`` x ``height`` CSS pixels.
+
+        With ``login`` every page it opens is the tests' administrator's (the session and CSRF
+        cookies of :data:`tests.databases.ADMIN`); without, the tab logs in as a user would.
+        """
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-        return Page(self, session["sessionId"], width=width, height=height)
+        return Page(self, session["sessionId"], width=width, height=height, login=login)
 
     def close(self) -> None:
         """Quit Chromium and remove its profile."""
@@ -187,9 +192,12 @@ class Browser:
 class Page:
     """One tab: navigate, evaluate JavaScript, click, screenshot, collect console errors."""
 
-    def __init__(self, browser: Browser, session: str, *, width: int, height: int) -> None:
+    def __init__(
+        self, browser: Browser, session: str, *, width: int, height: int, login: bool = True
+    ) -> None:
         self.browser = browser
         self.session = session
+        self.login = login
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
         self.call(
@@ -205,8 +213,20 @@ class Page:
         with self.browser._lock:
             return [e for e in self.browser.events if e.get("sessionId") == self.session]
 
+    def log_in(self, url: str) -> None:
+        """Give the tab the administrator's session for the site of ``url`` (with ``login``)."""
+        if not self.login:
+            return
+        origin = "/".join(url.split("/")[:3])
+        for name, value in (
+            ("gridmap_session", ADMIN.session_token),
+            ("gridmap_csrf", ADMIN.csrf),
+        ):
+            self.call("Network.setCookie", {"name": name, "value": value, "url": origin})
+
     def navigate(self, url: str, *, timeout: float = 30.0) -> None:
         """Open ``url`` and wait for its load event."""
+        self.log_in(url)
         self.call("Page.navigate", {"url": url})
         self.wait_for("document.readyState === 'complete'", timeout=timeout)
 
@@ -370,6 +390,7 @@ def open_pages(
         if before:
             page.call("Page.addScriptToEvaluateOnNewDocument", {"source": before})
         query = urllib.parse.urlencode({"community": community, "basemap": "none"})
+        page.log_in(base)
         page.call("Page.navigate", {"url": f"{base}{PAGES[name].path}?{query}"})
         pages[name] = page
     for name, page in pages.items():

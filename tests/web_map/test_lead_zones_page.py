@@ -17,6 +17,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
+from tests.databases import admin_headers
 from tests.running import get_json
 from tests.web_map.browser import Browser
 from tests.web_map.page_specs import LEAD_ZONES_DATA as DATA
@@ -103,7 +104,8 @@ def test_lead_zones_in_chromium(demo_url: str, browser: Browser, tmp_path: Path)
     assert page.evaluate("document.querySelectorAll('.gm-lz-popup .gm-lz-reason').length") >= 1
 
     roster = page.evaluate("document.querySelector('.gm-lz-export[data-format=\"csv\"]').href")
-    with urllib.request.urlopen(roster, timeout=30) as response:
+    request = urllib.request.Request(roster, headers=admin_headers())
+    with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
 
     assert page.console_errors() == []

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from gis_api.app import create_app
 from gis_api.settings import Settings
 from tests import factories
+from tests.databases import admin_headers
 from tests.web_map.page_specs import PAGES
 
 # --- every page -------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ UNDER_ROOT: dict[str, tuple[str, ...]] = {
 @pytest.mark.parametrize("name", PAGES)
 def test_static_and_api_follow_the_root_path(name: str, settings: Settings) -> None:
     page = PAGES[name]
-    with TestClient(create_app(settings), root_path="/gridmap") as client:
+    with TestClient(create_app(settings), root_path="/gridmap", headers=admin_headers()) as client:
         html = client.get(page.path).text
     assert 'href="/gridmap/static/vendor/leaflet/leaflet.css"' in html
     assert '"apiRoot":"/gridmap"' in html
@@ -137,7 +138,7 @@ def test_bounds_are_the_community_extent(client: TestClient) -> None:
 
 
 def test_empty_store_says_what_to_do(fresh_db: str) -> None:
-    with TestClient(create_app(Settings(database_url=fresh_db))) as client:
+    with TestClient(create_app(Settings(database_url=fresh_db)), headers=admin_headers()) as client:
         r = client.get("/map")
     assert r.status_code == 404
     assert "还没有任何社区" in r.json()["detail"][0]["msg"]
@@ -168,7 +169,7 @@ class _TokenSettings(Settings):
 @pytest.fixture
 def token_client(t1_db: str) -> Iterator[TestClient]:
     settings = _TokenSettings(database_url=t1_db, tianditu_token="secret-key")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers()) as client:
         yield client
 
 
