@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from gis_api.settings import get_settings
 from layers import domain
 from layers.errors import GridmapError, ImportRowError
 from layers.schema import LAYER_NAMES
+
+if TYPE_CHECKING:
+    from gis_api.analyses.common import Projected
 
 console = Console()
 err = Console(stderr=True)
@@ -331,6 +334,17 @@ def demo_generate(
 # --- analyze ------------------------------------------------------------------------------------
 
 
+def _read(community: str, progress: services.Progress) -> Projected:
+    """Read and project a community's layers for an analysis, showing the step."""
+    from gis_api.analyses import common
+
+    progress("read", 0, 1)
+    with services.transaction(get_settings()) as session:
+        p = common.project(session, community)
+    progress("read", 1, 1)
+    return p
+
+
 @analyze_app.command("service-circle")
 def analyze_service_circle(
     community: Annotated[str, typer.Option("--community", help="社区编号")],
@@ -353,11 +367,8 @@ def analyze_service_circle(
 
     try:
         with _progress() as progress:
-            progress("read", 0, 1)
             limit = common.limit_m(metres=metres, minutes=minutes, speed_m_per_min=speed)
-            with services.transaction(get_settings()) as session:
-                p = common.project(session, community)
-            progress("read", 1, 1)
+            p = _read(community, progress)
             progress("analyse", 0, 1)
             what = common.scenario_from(close_gates=close_gate or (), open_gates=open_gate or ())
             result = circle.run(
@@ -412,11 +423,8 @@ def analyze_venues(
 
     try:
         with _progress() as progress:
-            progress("read", 0, 1)
             limit = common.limit_m(metres=metres, minutes=None, speed_m_per_min=None)
-            with services.transaction(get_settings()) as session:
-                p = common.project(session, community)
-            progress("read", 1, 1)
+            p = _read(community, progress)
             progress("analyse", 0, 1)
             options = venues.Options(
                 k=k,
