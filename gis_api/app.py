@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gis_api import auth, errors, services
@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(auth.LoginRequired)
     async def _to_login(request: Request, _exc: auth.LoginRequired) -> RedirectResponse:
         return auth_routes.login_redirect(request)
+
+    @app.exception_handler(auth.PageForbidden)
+    async def _forbidden_page(_request: Request, exc: auth.PageForbidden) -> HTMLResponse:
+        return auth_routes.forbidden_page(exc.msg)
 
     app.include_router(auth_routes.router)
     app.include_router(users.router)

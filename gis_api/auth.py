@@ -235,6 +235,10 @@ def authenticate(request: Request) -> Principal | None:
     return principal_of(user, "session" if via == "cookie" else "bearer")
 
 
+class PageForbidden(Forbidden):
+    """A page the user's role or scope does not allow: the app answers a zh-CN page (403)."""
+
+
 class LoginRequired(GridmapError):
     """A page asked for by someone not logged in: the app redirects to the login page."""
 
@@ -250,8 +254,21 @@ class Guard:
         self.page = page
 
     def __call__(self, request: Request) -> Principal | None:
-        """Find the user and refuse unless the role has the route's permission."""
-        principal = authenticate(request)
+        """Find the user and refuse unless the role has the route's permission.
+
+        On a public route (the login form) stale credentials count as none, so a browser
+        holding a revoked session can log in again; a page sends them to the login page.
+        """
+        try:
+            principal = authenticate(request)
+        except (Unauthenticated, Forbidden):
+            if self.permission is Permission.PUBLIC:
+                principal = None
+            elif self.page:
+                msg = "登录已过期，请重新登录"
+                raise LoginRequired(msg, loc=("auth",)) from None
+            else:
+                raise
         request.state.principal = principal
         if self.permission is Permission.PUBLIC:
             return principal
@@ -261,9 +278,14 @@ class Guard:
                 raise LoginRequired(msg, loc=("auth",))
             msg = "请先登录（缺少登录凭据）"
             raise Unauthenticated(msg, loc=("header", "Authorization"))
-        principal.require(self.permission)
-        # Every route that names a community in its query is limited to the user's own.
-        principal.check_community(request.query_params.get("community"))
+        try:
+            principal.require(self.permission)
+            # Every route that names a community in its query is limited to the user's own.
+            principal.check_community(request.query_params.get("community"))
+        except Forbidden as exc:
+            if self.page:
+                raise PageForbidden(exc.msg, loc=exc.loc) from exc
+            raise
         return principal
 
     def __repr__(self) -> str:

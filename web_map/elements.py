@@ -63,7 +63,7 @@ class Core(_Assets, MacroElement):
     """The shared script and styles; starts the page with its configuration (first child)."""
 
     _template = _template("core.html.j2")
-    js = ("core.js",)
+    js = ("core.js", "history.js")
     css = ("gridmap.css",)
 
     def __init__(self, config: Mapping[str, Any], *, static_url: str) -> None:
@@ -168,7 +168,9 @@ class TopBar(_Assets, MacroElement):
     """The page header: product name, page title, links to the other pages, community selector.
 
     ``links`` are ``{"label", "url", "icon"}`` mappings; each keeps the community in its URL,
-    and the header's script keeps the basemap in step with the one shown.
+    and the header's script keeps the basemap in step with the one shown. ``user`` is who is
+    logged in (``web_map.pages.base.user_area``): their name, role, the admin page's link when
+    they may manage users, and the logout button; ``None`` leaves the user area out.
     """
 
     _template = _template("top_bar.html.j2")
@@ -185,11 +187,13 @@ class TopBar(_Assets, MacroElement):
         current: str,
         page_url: str,
         links: Sequence[Mapping[str, str]] = (),
+        user: Mapping[str, Any] | None = None,
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "TopBar"
         self.links = [dict(link) for link in links]
+        self.user = None if user is None else dict(user)
         self.brand = brand
         self.title = title
         self.select_label = select_label
@@ -462,7 +466,11 @@ class LeadZoneLayer(_Assets, Layer):
 
 
 class LeadZonePanel(_Assets, MacroElement):
-    """The lead zone panel: counts by kind, settings and 预览, the diff, 保存方案, exports."""
+    """The lead zone panel: counts by kind, settings and 预览, the diff, 保存方案, exports.
+
+    Without ``can_save`` (a role that may not save plans) the panel has no 保存方案 button and
+    says the page only previews.
+    """
 
     _template = _template("lead_zone_panel.html.j2")
     js = ("analysis.js", "lead_zones.js")
@@ -477,11 +485,13 @@ class LeadZonePanel(_Assets, MacroElement):
         settings: Mapping[str, Any],
         notices: Sequence[Mapping[str, str]] = (),
         network_hint: str | None = None,
+        can_save: bool = True,
         position: str = "topright",
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "LeadZonePanel"
+        self.can_save = can_save
         self.notices = [dict(n) for n in notices]
         self.network_hint = network_hint
         self.community_name = community_name

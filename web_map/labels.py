@@ -130,6 +130,35 @@ UI: Final = {
     "error_server": "服务器出错（HTTP {status}），请稍后再试；仍出错请联系系统管理员",
     "error_request": "请求未被接受（HTTP {status}），请检查参数后重试",
     "error_offline": "无法连接服务器，请检查网络后重试",
+    # who is logged in
+    "logout_failed": "退出登录失败：{error}",
+    # the change history of a feature (修改记录), in its popup
+    "history_link": "修改记录",
+    "history_title": "修改记录",
+    "history_hide": "收起",
+    "history_loading": "正在读取修改记录…",
+    "history_none": "暂无修改记录",
+    "history_failed": "读取修改记录失败：{error}",
+    "history_by": "修改人",
+    "history_channel": "途径",
+    "history_channel_api": "网页/接口",
+    "history_channel_import": "导入",
+    "history_channel_cli": "命令行",
+    "history_channel_sql": "数据库",
+    "history_action_insert": "新增",
+    "history_action_update": "修改",
+    "history_action_delete": "删除",
+    "history_no_fields": "没有字段变化",
+    "history_empty": "（空）",
+    "history_changed": "已修改",
+    "history_recorded": "已记录",
+    "history_true": "是",
+    "history_false": "否",
+    "history_current": "当前版本",
+    "history_restore": "恢复到此版本",
+    "history_restoring": "正在恢复…",
+    "history_restored": "已恢复到 {time} 的版本",
+    "history_restore_failed": "恢复失败：{error}",
 }
 
 # --- what a community still lacks -------------------------------------------------------------
@@ -469,4 +498,78 @@ LEAD_ZONE_UI: Final = {
     "lz_no_party": "暂无党员：轮值至有合适人选",
     "lz_rule": "划分依据",
     "lz_is_lead": "建议楼长所在楼栋",
+    "lz_view_only": "你的角色只能预览责任区划分；保存方案和锁定责任区需要规划人员或网格员账户",
+}
+
+# --- who is logged in, and what their role may do (docs/access.md) ---------------------------
+
+#: The header's user area: the logged-in user and role, the admin page, logging out.
+USER: Final = {
+    "label": "当前用户",
+    "logout": "退出登录",
+    "admin_nav": "用户管理",
+}
+
+#: History columns the store adds to a layer's own fields (labels of the fields themselves
+#: come with the page data: ``MapData.field_labels``). The ``_id`` columns (the community,
+#: grid or compound a feature lies in) are said changed, without their internal numbers.
+HISTORY_COLUMNS: Final = {
+    "geom": "位置/形状",
+    "code": "编号",
+    "compound": "所属小区",
+    "community_id": "所属社区",
+    "street_id": "所属街道",
+    "grid_id": "所属网格",
+    "compound_id": "所属小区",
+}
+
+#: What an analysis page says to a role that may not run analyses (职能部门人员).
+NO_ANALYSIS: Final = {
+    "title": "无权使用分析功能",
+    "text": "“{role}”角色可以查看社区的图层和统计，但不能运行分析，因此不能使用“{page}”。",
+    "next": "请在网格员工作地图查看数据；如需使用分析功能，请联系系统管理员调整角色。",
+    "back": "打开网格员工作地图",
+}
+
+# --- the admin's user management page (/admin/users) -----------------------------------------
+
+ADMIN_USERS_TITLE: Final = "用户管理"
+
+#: Strings of the user management page and its script.
+ADMIN_UI: Final = {
+    "users": "用户列表",
+    "users_hint": "停用用户或修改密码后，其所有登录会话和令牌立即失效",
+    "username": "用户名",
+    "display_name": "姓名",
+    "role": "角色",
+    "communities": "所属社区",
+    "grids": "负责网格",
+    "status": "状态",
+    "actions": "操作",
+    "password": "密码",
+    "new_password": "新密码",
+    "active": "正常",
+    "disabled": "已停用",
+    "all_communities": "全部社区",
+    "none": "（无）",
+    "you": "（当前登录）",
+    "edit": "修改",
+    "disable": "停用",
+    "enable": "启用",
+    "save": "保存",
+    "cancel": "取消",
+    "add_title": "新增用户",
+    "add": "新增用户",
+    "codes_hint": "编号，多个用逗号分隔",
+    "password_hint": "至少 8 个字符",
+    "password_keep": "不修改请留空",
+    "known_communities": "现有社区：",
+    "loading": "正在读取用户…",
+    "load_failed": "读取用户列表失败：{error}",
+    "added": "已新增用户 {username}",
+    "saved": "已保存用户 {username} 的修改",
+    "disabled_done": "已停用用户 {username}",
+    "enabled_done": "已启用用户 {username}",
+    "failed": "操作失败：{error}",
+    "count": "共 {n} 个用户",
 }

@@ -132,6 +132,7 @@ def _login_page(next_url: str, error: str | None = None, status: int = 200) -> H
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>登录 · 社区网格化管理</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/gridmap/login.css">
 </head><body>
 <main class="login">
@@ -208,3 +209,21 @@ def login_redirect(request: Request) -> RedirectResponse:
     """Send someone who is not logged in to the login page, coming back afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
+
+
+def forbidden_page(message: str) -> HTMLResponse:
+    """Return the zh-CN page for a page the role or scope does not allow (403)."""
+    html = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>无权访问 · 社区网格化管理</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/gridmap/login.css">
+</head><body>
+<main class="login">
+  <h1>无权访问</h1>
+  <p class="error" role="alert">{escape(message)}</p>
+  <p><a href="/map">返回工作地图</a> · <a href="/login">换一个账号登录</a></p>
+</main>
+</body></html>"""
+    return HTMLResponse(html, status_code=403)

@@ -1,6 +1,9 @@
 """Web pages: the grid officer's map, the 15-minute service circle and red-house venues.
 
-Reads the store here and hands plain data to ``web_map``.
+Reads the store here and hands plain data to ``web_map``: every page gets who is logged in
+(:class:`~web_map.pages.UserBadge`, from the guard's principal) and the layers' field labels
+(for the change history in popups). Roles that may not run analyses get the analysis pages
+as a notice (and no links to them); ``/admin/users`` is the admins' user management page.
 """
 
 from __future__ import annotations
@@ -16,22 +19,30 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_api import auth
+from gis_api.access import ROLE_NAMES, Permission, Principal
+from gis_api.auth import CurrentUser
 from gis_api.deps import SessionDep, SettingsDep
 from gis_api.settings import Settings
 from layers.errors import NotFound
 from layers.queries import read_layer
+from layers.schema import LAYERS
 from web_map import labels
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
     MISSABLE,
     VENUE_K_RANGE,
+    AdminUsersData,
     CommunityChoice,
     LeadZonesMapData,
+    NoAnalysisData,
     OfficerMapData,
     PageLink,
     ServiceCircleMapData,
+    UserBadge,
     VenuesMapData,
+    admin_users_page,
     lead_zones_map,
+    no_analysis_page,
     officer_map,
     service_circle_map,
     venues_map,
@@ -134,6 +145,23 @@ def _community(
     )
 
 
+def badge(who: Principal) -> UserBadge:
+    """Return the logged-in user as the pages show them: plain data, the role in Chinese."""
+    return UserBadge(
+        username=who.username,
+        role=who.role,
+        role_label=ROLE_NAMES.get(who.role, who.role),
+        display_name=who.display_name,
+        permissions=tuple(sorted(p.value for p in who.permissions)),
+    )
+
+
+#: Each layer's fields with their zh-CN labels (``layers.schema``), for the change history.
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    name: {f.name: f.zh for f in layer.fields} for name, layer in LAYERS.items()
+}
+
+
 def _officer_link(c: _Community) -> PageLink:
     return c.link(labels.NAV["officer"], "/map", "fa-map-location-dot")
 
@@ -150,8 +178,27 @@ def _lead_zones_link(c: _Community) -> PageLink:
     return c.link(labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof")
 
 
-def _common(c: _Community, path: str) -> dict[str, Any]:
-    """Return the fields every page's data shares: community, bounds, basemap, URLs."""
+def _analysis_links(who: Principal, *links: PageLink) -> tuple[PageLink, ...]:
+    """Return the header's links to analysis pages: none for roles that may not run them."""
+    return links if who.may(Permission.ANALYSE) else ()
+
+
+def _no_analysis(c: _Community, who: Principal, title: str) -> HTMLResponse:
+    """Return what an analysis page shows a role that may not run analyses: a notice."""
+    officer = _officer_link(c)
+    data = NoAnalysisData(
+        user=badge(who),
+        links=(officer,),
+        static_url=f"{c.root}/static",
+        api_root=c.root,
+        page_title=title,
+        officer_url=officer.url,
+    )
+    return HTMLResponse(no_analysis_page(data))
+
+
+def _common(c: _Community, path: str, who: Principal) -> dict[str, Any]:
+    """Return the fields every page's data shares: community, bounds, basemap, URLs, user."""
     return {
         "community_code": c.code,
         "community_name": c.name,
@@ -163,6 +210,8 @@ def _common(c: _Community, path: str) -> dict[str, Any]:
         "page_url": f"{c.root}{path}",
         "tianditu_token": c.token,
         "missing": c.missing,
+        "user": badge(who),
+        "field_labels": FIELD_LABELS,
     }
 
 
@@ -176,6 +225,7 @@ def officer_map_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    who: CurrentUser,
     community: CommunityQuery = None,
     basemap: BasemapQuery = "osm",
 ) -> HTMLResponse:
@@ -186,8 +236,8 @@ def officer_map_page(
     """
     c = _community(request, session, settings, community, basemap)
     data = OfficerMapData(
-        **_common(c, "/map"),
-        links=(_circle_link(c), _venues_link(c), _lead_zones_link(c)),
+        **_common(c, "/map", who),
+        links=_analysis_links(who, _circle_link(c), _venues_link(c), _lead_zones_link(c)),
     )
     return HTMLResponse(officer_map(data))
 
@@ -209,6 +259,7 @@ def service_circle_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    who: CurrentUser,
     community: CommunityQuery = None,
     basemap: BasemapQuery = "osm",
     minutes: Annotated[
@@ -224,8 +275,10 @@ def service_circle_page(
     page's tests check that both agree).
     """
     c = _community(request, session, settings, community, basemap)
+    if not who.may(Permission.ANALYSE):
+        return _no_analysis(c, who, labels.CIRCLE_TITLE)
     data = ServiceCircleMapData(
-        **_common(c, "/map/service-circle"),
+        **_common(c, "/map/service-circle", who),
         links=(_officer_link(c), _venues_link(c), _lead_zones_link(c)),
         minutes=minutes,
     )
@@ -242,6 +295,7 @@ def venues_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    who: CurrentUser,
     community: CommunityQuery = None,
     basemap: BasemapQuery = "osm",
     minutes: Annotated[
@@ -263,8 +317,10 @@ def venues_page(
     saves nothing.
     """
     c = _community(request, session, settings, community, basemap)
+    if not who.may(Permission.ANALYSE):
+        return _no_analysis(c, who, labels.VENUES_TITLE)
     data = VenuesMapData(
-        **_common(c, "/map/venues"),
+        **_common(c, "/map/venues", who),
         links=(_officer_link(c), _circle_link(c), _lead_zones_link(c)),
         minutes=minutes,
         k=k,
@@ -283,6 +339,7 @@ def lead_zones_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    who: CurrentUser,
     community: CommunityQuery = None,
     basemap: BasemapQuery = "osm",
 ) -> HTMLResponse:
@@ -290,13 +347,49 @@ def lead_zones_page(
 
     The page previews ``/api/analysis/lead-zones`` (nothing saved) and saves, locks and
     exports through ``/api/lead-zones``; its settings start at the analysis's defaults.
+    Saving and locking are offered only to roles that may save plans.
     """
     c = _community(request, session, settings, community, basemap)
+    if not who.may(Permission.ANALYSE):
+        return _no_analysis(c, who, labels.LEAD_ZONES_TITLE)
     data = LeadZonesMapData(
-        **_common(c, "/map/lead-zones"),
+        **_common(c, "/map/lead-zones", who),
         links=(_officer_link(c), _circle_link(c), _venues_link(c)),
         min_households=settings.lead_min_households,
         min_occupancy=settings.lead_min_occupancy,
         max_walk_m=settings.lead_max_walk_m,
     )
     return HTMLResponse(lead_zones_map(data))
+
+
+@router.get(
+    "/admin/users",
+    dependencies=[auth.MANAGE_USERS_PAGE],
+    response_class=HTMLResponse,
+    summary="用户管理（系统管理员）",
+)
+def admin_users(request: Request, session: SessionDep, who: CurrentUser) -> HTMLResponse:
+    """Return the admins' user management page; its script reads and changes ``/api/users``."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    communities = read_layer(session, "communities")
+    choices = tuple(
+        CommunityChoice(str(c), str(n or c))
+        for c, n in zip(communities["code"], communities["name"], strict=True)
+    )
+    data = AdminUsersData(
+        user=badge(who),
+        links=tuple(
+            PageLink(label, f"{root}{path}", icon)
+            for label, path, icon in (
+                (labels.NAV["officer"], "/map", "fa-map-location-dot"),
+                (labels.NAV["service_circle"], "/map/service-circle", "fa-person-walking"),
+                (labels.NAV["venues"], "/map/venues", "fa-house-chimney"),
+                (labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof"),
+            )
+        ),
+        static_url=f"{root}/static",
+        api_root=root,
+        roles=tuple(ROLE_NAMES.items()),
+        communities=choices,
+    )
+    return HTMLResponse(admin_users_page(data))

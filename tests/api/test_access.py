@@ -702,3 +702,25 @@ def test_an_officer_locks_only_zones_of_their_grid(world: World) -> None:
     r = c.post(f"/api/lead-zones/{other}/lock", headers=officer, **lock)
     assert r.status_code == 403
     assert "G1" in r.json()["detail"][0]["msg"]
+
+
+def test_a_stale_session_can_log_in_again(world: World) -> None:
+    c = world.client
+    c.post("/login", data={"username": "u-viewer", "password": PASSWORD, "next": "/map"})
+    with db.session_scope(world.engine) as session:
+        accounts.set_password(session, "u-viewer", auth.hash_password("a-new-password-1"))
+    # The old cookie is revoked: pages send to the login page, the login form still works.
+    page = c.get("/map?community=T1", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    again = c.post(
+        "/login",
+        data={"username": "u-viewer", "password": "a-new-password-1", "next": "/map"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303 and again.headers["location"] == "/map"
+    assert c.get("/api/auth/me").json()["username"] == "u-viewer"
+    # A page the role may not open is a zh-CN page, not JSON.
+    forbidden = c.get("/admin/users")
+    assert forbidden.status_code == 403
+    assert "text/html" in forbidden.headers["content-type"] and "无权" in forbidden.text
+    c.cookies.clear()

@@ -3,10 +3,12 @@
 Each page is a module: :mod:`~web_map.pages.officer` the grid officer's map (``/map``),
 :mod:`~web_map.pages.service_circle` the 15-minute service circle (15分钟党群服务圈) with its
 what-if scenarios, :mod:`~web_map.pages.venues` the planner's red-house venue selection
-(红房子选址) and :mod:`~web_map.pages.lead_zones` the building-lead zones (楼长责任区). Each
-subclasses :class:`~web_map.pages.base.MapData` with its own fields and composes its page from
-:mod:`~web_map.pages.base`: the header, basemaps, boundaries, notices about missing layers and
-styles every page shares.
+(红房子选址) and :mod:`~web_map.pages.lead_zones` the building-lead zones (楼长责任区);
+:mod:`~web_map.pages.plain` the pages without a map (user management, and the notice a role
+sees on a page it may not use). Each map page subclasses :class:`~web_map.pages.base.MapData`
+with its own fields and composes its page from :mod:`~web_map.pages.base`: the header (with
+the logged-in user, :class:`~web_map.pages.base.UserBadge`), basemaps, boundaries, notices
+about missing layers and styles every page shares.
 
 The names the app and the tests use are re-exported here.
 """
@@ -20,11 +22,19 @@ from web_map.pages.base import (
     CommunityChoice,
     MapData,
     PageLink,
+    UserBadge,
     network_hint,
     notices,
 )
 from web_map.pages.lead_zones import LeadZonesMapData, lead_zones_config, lead_zones_map
 from web_map.pages.officer import SHADINGS, OfficerMapData, class_labels, officer_map, page_config
+from web_map.pages.plain import (
+    AdminUsersData,
+    NoAnalysisData,
+    PlainPageData,
+    admin_users_page,
+    no_analysis_page,
+)
 from web_map.pages.service_circle import (
     ServiceCircleMapData,
     service_circle_config,
@@ -38,18 +48,24 @@ __all__ = [
     "MISSABLE",
     "SHADINGS",
     "VENUE_K_RANGE",
+    "AdminUsersData",
     "BasemapName",
     "CommunityChoice",
     "LeadZonesMapData",
     "MapData",
+    "NoAnalysisData",
     "OfficerMapData",
     "PageLink",
+    "PlainPageData",
     "ServiceCircleMapData",
+    "UserBadge",
     "VenuesMapData",
+    "admin_users_page",
     "class_labels",
     "lead_zones_config",
     "lead_zones_map",
     "network_hint",
+    "no_analysis_page",
     "notices",
     "officer_map",
     "page_config",

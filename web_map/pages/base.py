@@ -4,6 +4,8 @@ A page module (:mod:`~web_map.pages.officer`, :mod:`~web_map.pages.service_circl
 :mod:`~web_map.pages.venues`, :mod:`~web_map.pages.lead_zones`) subclasses :class:`MapData` with
 its own fields, and composes its page from this small API:
 
+- :class:`UserBadge` and :func:`may`: who is logged in and what their role may do (the
+  header shows them; each page hides what the role may not do);
 - :func:`validate`: the checks of the shared fields (basemap, bounds, ``missing``);
 - :func:`common_config`: the configuration every page's scripts share, to extend;
 - :func:`map_page`: the document and its map, with local assets, ``core.js`` started and the
@@ -21,7 +23,7 @@ fetches none of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 from urllib.parse import quote
@@ -59,6 +61,50 @@ class PageLink:
 
 
 @dataclass(frozen=True)
+class UserBadge:
+    """Who is logged in, as the header shows them and the scripts know them (plain data).
+
+    ``role_label`` is the role's zh-CN name; ``permissions`` the values of what the role may do
+    (``gis_api.access.Permission``: ``"analyse"``, ``"save_plans"``, ``"history"``, ...).
+    The app converts its user into this: the pages know nothing of the app.
+    """
+
+    username: str
+    role: str
+    role_label: str
+    display_name: str | None = None
+    permissions: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The name the header shows: the display name, else the username."""
+        return self.display_name or self.username
+
+    def may(self, permission: str) -> bool:
+        """Whether the role has ``permission`` (a ``Permission`` value such as ``"analyse"``)."""
+        return permission in self.permissions
+
+    def config(self) -> dict[str, Any]:
+        """Return the user as the page's scripts know it (``GridMap.config.user``)."""
+        return {
+            "username": self.username,
+            "displayName": self.name,
+            "role": self.role,
+            "roleLabel": self.role_label,
+            "permissions": list(self.permissions),
+        }
+
+
+def may(user: UserBadge | None, permission: str) -> bool:
+    """Whether ``user`` may do ``permission``; a page built without a user may do anything.
+
+    Pages rendered without a user (tests of their HTML, previews) show every control; the app
+    always passes the logged-in user, and the API refuses what the role may not do anyway.
+    """
+    return user is None or user.may(permission)
+
+
+@dataclass(frozen=True)
 class MapData:
     """The fields every page's data has, as plain values; each page subclasses it with its own.
 
@@ -86,6 +132,12 @@ class MapData:
     missing
         The layers (of :data:`MISSABLE`) the community has no data in: the page says what to
         import next instead of asking an analysis that can only refuse.
+    user
+        Who is logged in (the header shows them, the scripts hide what the role may not do);
+        ``None``: a page built without one, every control shown.
+    field_labels
+        The zh-CN label of each field, by layer (``{"buildings": {"households": "户数"}}``),
+        for the change history in the popups.
     """
 
     community_code: str
@@ -99,6 +151,8 @@ class MapData:
     tianditu_token: str | None = None
     links: tuple[PageLink, ...] = ()
     missing: tuple[str, ...] = ()
+    user: UserBadge | None = None
+    field_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 #: Layers a community may have no data in, as ``missing`` names them (``network``: the
@@ -333,6 +387,42 @@ def common_config(data: MapData) -> dict[str, Any]:
         "venueKinds": dict(labels.VENUE_KINDS),
         "maturity": dict(labels.MATURITY),
         "missing": list(data.missing),
+        "user": None if data.user is None else data.user.config(),
+        "fieldLabels": {
+            layer: {**labels.HISTORY_COLUMNS, **dict(names)}
+            for layer, names in data.field_labels.items()
+        },
+        "urls": site_urls(data.api_root),
+    }
+
+
+def site_urls(root: str) -> dict[str, str]:
+    """Return the URLs of logging in and out and of the user management page, under ``root``."""
+    root = root.rstrip("/")
+    return {
+        "login": f"{root}/login",
+        "logout": f"{root}/api/auth/logout",
+        "admin": f"{root}/admin/users",
+    }
+
+
+def user_area(user: UserBadge | None, root: str) -> dict[str, Any] | None:
+    """Return what the header shows of the user: name, role, and the admin link if allowed."""
+    if user is None:
+        return None
+    urls = site_urls(root)
+    return {
+        "name": user.name,
+        "username": user.username,
+        "role": user.role,
+        "role_label": user.role_label,
+        "label": labels.USER["label"],
+        "logout": labels.USER["logout"],
+        "admin": (
+            {"label": labels.USER["admin_nav"], "url": urls["admin"], "icon": "fa-users-gear"}
+            if user.may("manage_users")
+            else None
+        ),
     }
 
 
@@ -393,6 +483,7 @@ def top_bar(data: MapData, *, title: str) -> TopBar:
         current=data.community_code,
         page_url=data.page_url,
         links=[{"label": k.label, "url": k.url, "icon": k.icon} for k in data.links],
+        user=user_area(data.user, data.api_root),
         static_url=data.static_url.rstrip("/"),
     )
 

@@ -5,7 +5,8 @@ difference from the saved plan), draws the zones by kind (own / shared / rotatin
 outlined), the buildings inside them and a star on each zone's suggested lead building.
 Its panel shows the counts by kind, the settings, the difference *before* saving, a save
 button and roster exports; each zone's popup locks or unlocks it
-(``/api/lead-zones/{zone_id}/lock``).
+(``/api/lead-zones/{zone_id}/lock``). Save and lock are there only for roles that may save
+plans (``save_plans``); the others preview.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from web_map.pages.base import (
     common_config,
     community_layer,
     map_page,
+    may,
     network_hint,
     notices,
     top_bar,
@@ -125,6 +127,7 @@ def lead_zones_map(data: LeadZonesMapData) -> str:
             settings=_settings(data),
             notices=notices(data, ("buildings",)),
             network_hint=network_hint(data),
+            can_save=may(data.user, "save_plans"),
             static_url=static,
         )
     )

@@ -26,11 +26,27 @@
 
   var pending = 0;
 
+  /** Remember the page's configuration and strings (every page, with a map or without). */
+  GridMap.setup = function (config) {
+    GridMap.config = config;
+    GridMap.ui = config.labels;
+    GridMap.layers = GridMap.layers || {};
+  };
+
+  /**
+   * Whether the logged-in user's role may do ``permission`` (a value of
+   * gis_api.access.Permission: 'analyse', 'save_plans', 'history', 'restore', ...). A page
+   * built without a user (its HTML tests) may do everything; the API refuses anyway.
+   */
+  GridMap.may = function (permission) {
+    var user = GridMap.config && GridMap.config.user;
+    return !user || (user.permissions || []).indexOf(permission) >= 0;
+  };
+
   /** Start the page: remember the map and configuration, make panes, wire map clicks. */
   GridMap.init = function (map, config) {
     GridMap.map = map;
-    GridMap.config = config;
-    GridMap.ui = config.labels;
+    GridMap.setup(config);
     GridMap.state.shading = config.shading.initial;
     GridMap.state.basemap = config.basemap;
     GridMap.layers = {};
@@ -87,6 +103,8 @@
         GridMap.clearHighlight();
       }
     });
+    // The change history of a feature, from the link in its popup (GridMap.historyLink).
+    map.getContainer().addEventListener('click', GridMap.history.onClick);
   };
 
   // --- loading ------------------------------------------------------------------------------
@@ -103,17 +121,24 @@
     return pending;
   };
 
-  /** Show a short message at the top of the map for a few seconds. */
-  GridMap.notify = function (text) {
+  /**
+   * Show a short message at the top of the map (or page) for a few seconds: a problem in red,
+   * or, with ``kind`` 'ok', something done in green.
+   */
+  GridMap.notify = function (text, kind) {
     var box = document.querySelector('.gm-toast');
     if (!box) {
-      box = L.DomUtil.create('div', 'gm-toast', GridMap.map.getContainer());
+      box = document.createElement('div');
+      box.className = 'gm-toast';
+      box.setAttribute('role', 'status');
+      (GridMap.map ? GridMap.map.getContainer() : document.body).appendChild(box);
     }
     box.textContent = text;
-    L.DomUtil.addClass(box, 'gm-toast-visible');
+    box.classList.toggle('gm-toast-ok', kind === 'ok');
+    box.classList.add('gm-toast-visible');
     clearTimeout(GridMap._toastTimer);
     GridMap._toastTimer = setTimeout(function () {
-      L.DomUtil.removeClass(box, 'gm-toast-visible');
+      box.classList.remove('gm-toast-visible');
     }, 4000);
   };
 
@@ -135,16 +160,19 @@
     });
     var url = GridMap.config.apiRoot + path + (query.toString() ? '?' + query.toString() : '');
     GridMap.busy(1);
-    options = L.extend({ headers: { Accept: 'application/json' } }, options || {});
+    options = Object.assign({ headers: { Accept: 'application/json' } }, options || {});
     var method = (options.method || 'GET').toUpperCase();
     if (method !== 'GET' && method !== 'HEAD') {
-      options.headers = L.extend({}, options.headers, { 'X-CSRF-Token': GridMap.csrfToken() });
+      options.headers = Object.assign({}, options.headers, { 'X-CSRF-Token': GridMap.csrfToken() });
     }
-    return fetch(url, L.extend({ credentials: 'same-origin' }, options))
+    return fetch(url, Object.assign({ credentials: 'same-origin' }, options))
       .then(function (response) {
         if (response.status === 401) {
           // The login expired: back to the login page, returning here afterwards.
-          window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname + window.location.search);
+          window.location.href = GridMap.loginURL(window.location.pathname + window.location.search);
+        }
+        if (response.status === 204) {
+          return null;
         }
         if (!response.ok) {
           // Keep the API's own (zh-CN) message, when it sent one, for the user to read.
@@ -165,6 +193,13 @@
       .finally(function () {
         GridMap.busy(-1);
       });
+  };
+
+  /** The login page's URL, coming back to ``next`` (a local path) afterwards. */
+  GridMap.loginURL = function (next) {
+    var urls = (GridMap.config && GridMap.config.urls) || {};
+    var login = urls.login || '/login';
+    return next ? login + '?next=' + encodeURIComponent(next) : login;
   };
 
   /** POST ``body`` (if any) as JSON to an API path with query parameters, as fetchJSON. */
@@ -355,8 +390,10 @@
   GridMap.withUnit = withUnit;
 
   GridMap.popups = {
-    buildings: function (p) {
+    /** A building's popup; ``id`` (its database id, else ``p._gmId`` or ``p.id``) for its history. */
+    buildings: function (p, id) {
       var u = GridMap.ui;
+      var fid = id !== undefined && id !== null ? id : p._gmId !== undefined && p._gmId !== null ? p._gmId : p.id;
       return card(u.building, p.name || p.code, [
         [u.compound_name, p.compound_name || u.unknown],
         [u.grid_name, p.grid_name || u.unknown],
@@ -366,7 +403,7 @@
         [u.floors, withUnit(p.floors, u.unit_floors)],
         [u.party_members, withUnit(p.party_members, u.unit_people)],
         [u.lead_name, p.lead_name ? GridMap.escape(p.lead_name) : '<span class="gm-muted">' + GridMap.escape(u.no_lead) + '</span>', true],
-      ]);
+      ]).replace(/<\/div>$/, GridMap.historyLink('buildings', fid) + '</div>');
     },
     compounds: function (p) {
       var u = GridMap.ui;
@@ -503,6 +540,7 @@
     var popup = L.popup({ maxWidth: 320, minWidth: 220 }).setLatLng(latlng).setContent(html);
     popup.openOn(GridMap.map);
     GridMap.highlight(feature, popup);
+    GridMap._popup = popup;
     return popup;
   };
 

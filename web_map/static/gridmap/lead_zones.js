@@ -74,7 +74,8 @@
         (b.reason_zh ? '<div class="gm-lz-reason">' + GridMap.escape(b.reason_zh) + '</div>' : '') +
         '</li>';
     });
-    var lockBtn = '<button type="button" class="btn btn-sm gm-lz-lock" data-zone="' +
+    // Locking is saving: only for roles that may save plans.
+    var lockBtn = !GridMap.may('save_plans') ? '' : '<button type="button" class="btn btn-sm gm-lz-lock" data-zone="' +
       GridMap.escape(p.zone_id) + '" data-locked="' + (p.locked ? '1' : '0') + '">' +
       '<i class="fa-solid ' + (p.locked ? 'fa-lock-open' : 'fa-lock') + '"></i> ' +
       GridMap.escape(p.locked ? u.lz_unlock : u.lz_lock) + '</button>';
@@ -94,7 +95,7 @@
         return '<tr><th>' + GridMap.escape(r[0]) + '</th><td>' + r[1] + '</td></tr>';
       }).join('') + '</table><div class="gm-lz-members-head">' + GridMap.escape(u.lz_buildings) +
       '（' + (p.members || []).length + '）</div><ol class="gm-lz-members">' + members.join('') + '</ol>' +
-      '<div class="gm-lz-popup-actions">' + lockBtn + '</div></div>';
+      (lockBtn ? '<div class="gm-lz-popup-actions">' + lockBtn + '</div>' : '') + '</div>';
   }
 
   function buildingPopup(b) {
@@ -250,7 +251,10 @@
       items.push('<li class="gm-muted">' + GridMap.escape(u.lz_no_saved) + '</li>');
     }
     list.innerHTML = items.join('');
-    panelEl.querySelector('.gm-lz-save').disabled = false;
+    var save = panelEl.querySelector('.gm-lz-save');
+    if (save) {
+      save.disabled = false;
+    }
   }
 
   function exportLinks() {
@@ -360,9 +364,12 @@
         e.preventDefault();
         Z.preview().catch(function () {});
       });
-      el.querySelector('.gm-lz-save').addEventListener('click', function () {
-        Z.save().catch(function () {});
-      });
+      var save = el.querySelector('.gm-lz-save'); // only for roles that may save plans
+      if (save) {
+        save.addEventListener('click', function () {
+          Z.save().catch(function () {});
+        });
+      }
       exportLinks();
       if (GridMap.missing('buildings')) {
         state().blocked = 'buildings';

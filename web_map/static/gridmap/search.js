@@ -64,7 +64,7 @@
       var latlng = L.latLng(result.lat, result.lon);
       var props = feature ? feature.properties : { name: result.name, code: result.code };
       if (result.layer === 'buildings') {
-        var popup = GridMap.showPopup(latlng, GridMap.popups.buildings(props), null);
+        var popup = GridMap.showPopup(latlng, GridMap.popups.buildings(props, result.id), null);
         GridMap.highlightBuilding(result.id, popup);
       } else {
         GridMap.showPopup(latlng, GridMap.popups.compounds(props), feature);

@@ -1,14 +1,46 @@
 /*
  * gridmap: the header: switch community (reloads the page), remember the basemap in the URL
- * and in the links to the other pages.
+ * and in the links to the other pages; the logged-in user's area and its logout button.
  */
 (function () {
   'use strict';
 
   var GridMap = (window.GridMap = window.GridMap || {});
 
+  /** Log out (POST /api/auth/logout, which ends the session), then go to the login page. */
+  GridMap.logout = function () {
+    var done = function () {
+      window.location.assign(GridMap.loginURL());
+    };
+    return GridMap.postJSON('/api/auth/logout')
+      .then(done)
+      .catch(function (err) {
+        if (err && err.status === 401) {
+          done(); // already logged out
+          return;
+        }
+        GridMap.notify(GridMap.text('logout_failed', { error: GridMap.errorText(err) }));
+        throw err;
+      });
+  };
+
+  /** Wire the user area of a header (``el``): its logout button. Pages with or without a map. */
+  GridMap.userArea = function (el) {
+    var button = el.querySelector('[data-action="logout"]');
+    if (!button) {
+      return;
+    }
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      GridMap.logout().catch(function () {
+        button.disabled = false;
+      });
+    });
+  };
+
   GridMap.topBar = function (elementId) {
     var el = document.getElementById(elementId);
+    GridMap.userArea(el);
     var select = el.querySelector('select');
     select.addEventListener('change', function () {
       var url = new URL(select.getAttribute('data-page-url'), window.location.href);
@@ -23,7 +55,7 @@
       var url = new URL(window.location.href);
       url.searchParams.set('basemap', e.layer.gmKind);
       window.history.replaceState(null, '', url.toString());
-      el.querySelectorAll('.gm-nav-link').forEach(function (a) {
+      el.querySelectorAll('.gm-nav-link:not(.gm-nav-admin)').forEach(function (a) {
         var link = new URL(a.getAttribute('href'), window.location.href);
         link.searchParams.set('basemap', e.layer.gmKind);
         a.setAttribute('href', link.pathname + link.search);
