@@ -25,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gis_api.analysis import venues as venue_analysis
+from tests.databases import admin_headers
 from tests.running import get_json, post_json
 from tests.web_map.browser import Browser, Page, text_of, visible
 from tests.web_map.page_specs import VENUES_DATA as DATA
@@ -100,7 +101,8 @@ def scroll_panel_to(page: Page, selector: str) -> None:
 
 
 def csv_rows(base: str, href: str) -> list[dict[str, str]]:
-    with urllib.request.urlopen(f"{base}{href}", timeout=60) as response:
+    request = urllib.request.Request(f"{base}{href}", headers=admin_headers())
+    with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
         text = response.read().decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
