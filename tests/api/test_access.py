@@ -24,7 +24,7 @@ from pyproj import Transformer
 from gis_api import auth, services
 from gis_api.access import Permission
 from gis_api.app import create_app
-from gis_api.routes import analysis, layers, lead_zones, pages, stats, tiles, users
+from gis_api.routes import analysis, field, layers, lead_zones, pages, stats, tiles, users
 from gis_api.routes import auth as auth_routes
 from gis_api.settings import Settings
 from layers import accounts, db
@@ -112,7 +112,7 @@ def _guards(dependant: Any) -> list[auth.Guard]:
 def test_every_route_of_ours_carries_a_guard() -> None:
     """A route without the authorization dependency fails this test, whoever adds it."""
     checked = 0
-    for module in (analysis, auth_routes, layers, lead_zones, pages, stats, tiles, users):
+    for module in (analysis, auth_routes, field, layers, lead_zones, pages, stats, tiles, users):
         routers = [module.router] + ([stats.health_router] if module is stats else [])
         for router in routers:
             for route in router.routes:
