@@ -16,6 +16,7 @@ MODULES = (
     "bench.bench_service_circle",
     "bench.bench_venues",
     "bench.bench_lead_zones",
+    "bench.bench_field_edits",
 )
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 from sqlalchemy import Engine, event, text
 
@@ -409,6 +409,34 @@ class Requests:
     by_zoom: dict[int, list[tuple[int, int, int]]]  # the first WARMUP of each warm up
 
 
+def _token(url: str) -> str:
+    """An API token of a planner of every community: the reader the benchmark acts as."""
+    from sqlalchemy import text
+
+    from gis_api import auth
+    from gis_api.settings import Settings
+    from layers import accounts, db
+
+    engine = db.make_engine(url)
+    try:
+        with db.session_scope(engine) as session:
+            user = accounts.find_user(session, "bench-reader")
+            if user is None:
+                codes = list(session.execute(text("SELECT code FROM communities")).scalars())
+                uid = accounts.add_user(
+                    session,
+                    "bench-reader",
+                    role="planner",
+                    password_hash=auth.hash_password(auth.new_password()),
+                    communities=codes,
+                )
+            else:
+                uid = user.id
+            return auth.issue(session, uid, "api", Settings(database_url=url)).token
+    finally:
+        engine.dispose()
+
+
 def measure(url: str, root: Path, engine: Engine, req: Requests) -> list[Case]:
     """Warm up, then time every case; return the table's rows."""
     windows, warm_windows, by_zoom = req.windows, req.warm_windows, req.by_zoom
@@ -416,9 +444,10 @@ def measure(url: str, root: Path, engine: Engine, req: Requests) -> list[Case]:
     bbox_paths = [bbox_url(b) for b in windows]
     tile_paths = {z: [tile_url(t) for t in ts[WARMUP:]] for z, ts in by_zoom.items()}
     limits = httpx.Limits(max_connections=WORKERS, max_keepalive_connections=WORKERS)
+    headers = {"Authorization": f"Bearer {_token(url)}"}  # every route asks who is reading
     with (
         server(url, root / "uvicorn.log") as base,
-        httpx.Client(base_url=base, timeout=60, limits=limits) as client,
+        httpx.Client(base_url=base, timeout=60, limits=limits, headers=headers) as client,
     ):
         log(f"\nserving the app at {base}; warming up")
         for path in [bbox_url(b) for b in warm_windows]:
