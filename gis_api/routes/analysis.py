@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from gis_api import auth
 from gis_api.analyses import common, venues
 from gis_api.analyses import service_circle as circle
+from gis_api.auth import CurrentUser
 from gis_api.deps import PlainStr, SessionDep
 from gis_api.routes.downloads import Format, table_download
 
@@ -71,8 +72,9 @@ class ScenarioIn(BaseModel):
     dependencies=[auth.ANALYSE],
     summary="情景分析：关闭/开放出入口、增减服务点后的覆盖变化",
 )
-def scenario(body: ScenarioIn, session: SessionDep) -> dict[str, Any]:
+def scenario(body: ScenarioIn, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
     """Coverage before and after the scenario, and who gains or loses (nothing is saved)."""
+    who.check_community(body.community)  # the body names it, so the guard cannot see it
     limit = common.limit_m(metres=body.metres, minutes=body.minutes, speed_m_per_min=body.speed)
     p = common.project(session, body.community)
     what = common.scenario_from(

@@ -31,7 +31,7 @@ from cql2 import Expr
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from tipg import dependencies as tipg_deps
-from tipg.collections import Catalog, Collection
+from tipg.collections import Catalog, Collection, PgCollection
 from tipg.resources.enums import MediaType
 
 from layers.errors import GridmapError, Loc, NotFound
@@ -39,14 +39,40 @@ from layers.errors import GridmapError, Loc, NotFound
 log = logging.getLogger("gridmap")
 
 
+class ScopedCollection(PgCollection):
+    """A collection whose items are limited to the communities a user works in."""
+
+    within: list[int] | None = None
+
+    def cql_where(self, *args: Any, **kwargs: Any) -> Expr | None:
+        """Tipg's WHERE, and the reader's communities (``community_id``; ``id`` of communities)."""
+        base: Expr | None = super().cql_where(*args, **kwargs)
+        key = "id" if self.table == "communities" else "community_id"
+        if self.within is None or self.get_column(key) is None:
+            return base
+        scope = {"op": "in", "args": [{"property": key}, list(self.within)]}
+        if base is None:
+            return Expr(scope)
+        return Expr({"op": "and", "args": [base.to_json(), scope]})
+
+
 def layer_collection(
     request: Request,
     collectionId: Annotated[str, Path(description="图层 id，如 buildings")],
 ) -> Collection:
-    """Find a collection by layer name (``buildings``), not tipg's ``public.buildings``."""
+    """Find a collection by layer name (``buildings``), not tipg's ``public.buildings``.
+
+    For a reader limited to some communities (not an admin) the collection answers only
+    their communities' features, whatever the filter, bbox or ids asked.
+    """
     catalog: Catalog = request.app.state.collection_catalog
     if collectionId in catalog["collections"]:
-        return catalog["collections"][collectionId]
+        found = catalog["collections"][collectionId]
+        principal = getattr(request.state, "principal", None)
+        within = None if principal is None else principal.within
+        if within is None or not isinstance(found, PgCollection):
+            return found
+        return ScopedCollection(**found.model_dump(by_alias=True), within=within)
     known = "、".join(sorted(catalog["collections"]))
     msg = f"没有名为“{collectionId}”的图层集合（可选：{known}）"
     raise NotFound(msg, loc=("path", "collectionId"))

@@ -396,6 +396,10 @@ def test_reads_stay_in_the_users_communities(world: World) -> None:
     )
     r = world.client.get("/api/analysis/service-circle", headers=viewer, params={"community": "QH"})
     assert r.status_code == 403
+    scenario = world.client.post(
+        "/api/analysis/service-circle/scenario", headers=viewer, json={"community": "QH"}
+    )
+    assert scenario.status_code == 403
     assert world.client.get("/api/stats/communities/QH", headers=viewer).status_code == 403
     assert world.client.get("/api/stats/communities/T1", headers=viewer).status_code == 200
     found = world.client.get("/api/search", headers=viewer, params={"q": "栋", "limit": 100})
@@ -724,3 +728,22 @@ def test_a_stale_session_can_log_in_again(world: World) -> None:
     assert forbidden.status_code == 403
     assert "text/html" in forbidden.headers["content-type"] and "无权" in forbidden.text
     c.cookies.clear()
+
+
+def test_ogc_features_stay_in_the_readers_communities(world: World) -> None:
+    services.load_demo(world.settings, "qiaohua")
+    c = world.client
+    viewer, admin = world.as_("viewer"), world.as_("admin")
+    mine = c.get("/collections/buildings/items", headers=viewer, params={"limit": 1000}).json()
+    every = c.get("/collections/buildings/items", headers=admin, params={"limit": 1000}).json()
+    assert len(mine["features"]) == 3  # T1's three buildings, not QH's 476
+    assert len(every["features"]) > 400
+    with world.engine.connect() as conn:
+        qh = conn.execute(text("SELECT id FROM communities WHERE code = 'QH'")).scalar()
+    sneaky = c.get(
+        "/collections/buildings/items",
+        headers=viewer,
+        params={"filter": f"community_id = {qh}", "limit": 1000},
+    ).json()
+    assert sneaky["features"] == []
+    assert len(c.get("/collections/communities/items", headers=viewer).json()["features"]) == 1
