@@ -349,6 +349,27 @@ def changes_in_transaction(session: Session) -> list[Recorded]:
     return out
 
 
+def outside_communities(session: Session, within: Sequence[int]) -> str | None:
+    """Name a row the running transaction changed outside communities ``within``, or None.
+
+    A row's community is its ``community_id`` (a community's own ``id``), before and after
+    the change; rows of no community (streets, users) are not judged here.
+    """
+    row = session.execute(
+        text(
+            """SELECT h.layer, coalesce(h.new->>'name', h.old->>'name', h.code) AS what
+               FROM history h
+               CROSS JOIN LATERAL (VALUES (h.old), (h.new)) AS r(j)
+               WHERE h.txid = txid_current() AND r.j IS NOT NULL
+                 AND (CASE WHEN h.layer = 'communities' THEN r.j->>'id'
+                           ELSE r.j->>'community_id' END)::int <> ALL(:within)
+               LIMIT 1"""
+        ),
+        {"within": list(within)},
+    ).first()
+    return None if row is None else f"{row.layer} {row.what}"
+
+
 def feature_history(session: Session, layer: str, feature_id: int) -> list[dict[str, Any]]:
     """Return a feature's changes, newest first: who, when, through what, old and new values."""
     table = LAYERS[layer].table

@@ -747,3 +747,33 @@ def test_ogc_features_stay_in_the_readers_communities(world: World) -> None:
     ).json()
     assert sneaky["features"] == []
     assert len(c.get("/collections/communities/items", headers=viewer).json()["features"]) == 1
+
+
+def test_a_planner_cannot_write_into_another_community(world: World) -> None:
+    services.load_demo(world.settings, "qiaohua")
+    with world.engine.connect() as conn:
+        fid, version, code, geometry = conn.execute(
+            text(
+                "SELECT b.id, b.version, b.code, ST_AsGeoJSON(b.geom)::json FROM buildings b "
+                "JOIN communities c ON c.id = b.community_id WHERE c.code = 'QH' LIMIT 1"
+            )
+        ).one()
+    before = snapshot(world.engine)
+    planner = world.as_("planner")
+    # By id: not theirs to see, so not found; nothing written.
+    r = world.client.patch(
+        f"/api/layers/buildings/{fid}",
+        headers=planner,
+        json={"properties": {"households": 1}, "version": version},
+    )
+    assert r.status_code == 404
+    # By a file naming the other community: the database's record of the write is refused.
+    feature = {
+        "type": "Feature",
+        "properties": {"code": code, "community": "QH", "households": 1},
+        "geometry": geometry,
+    }
+    r = world.client.post("/api/layers/buildings", headers=planner, json=feature)
+    assert r.status_code == 403, r.text
+    assert "其他社区" in r.json()["detail"][0]["msg"]
+    assert snapshot(world.engine) == before
