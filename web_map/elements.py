@@ -19,6 +19,8 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer, LayerControl
 from folium.template import Template
 
+from web_map import labels
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -171,6 +173,8 @@ class TopBar(_Assets, MacroElement):
     and the header's script keeps the basemap in step with the one shown. ``user`` is who is
     logged in (``web_map.pages.base.user_area``): their name, role, the admin page's link when
     they may manage users, and the logout button; ``None`` leaves the user area out.
+    ``menu`` names the button (``{"open", "close"}``) that holds the links, the selector and
+    the user on small screens (``web_map.labels.MENU`` by default).
     """
 
     _template = _template("top_bar.html.j2")
@@ -188,10 +192,12 @@ class TopBar(_Assets, MacroElement):
         page_url: str,
         links: Sequence[Mapping[str, str]] = (),
         user: Mapping[str, Any] | None = None,
+        menu: Mapping[str, str] | None = None,
         static_url: str,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "TopBar"
+        self.menu = dict(labels.MENU if menu is None else menu)
         self.links = [dict(link) for link in links]
         self.user = None if user is None else dict(user)
         self.brand = brand

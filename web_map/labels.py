@@ -200,6 +200,22 @@ NAV: Final = {
     "venues": "红房子选址",
 }
 
+# --- small screens (phones and tablets) ------------------------------------------------------
+
+#: The header's menu button, which holds the links, the selector and the user on small screens.
+MENU: Final = {"open": "菜单", "close": "收起菜单"}
+
+#: The buttons that open each panel on small screens (closed there, the map shown), by the
+#: panel's ``data-drawer``; ``close`` is the button that closes an open one.
+DRAWERS: Final = {
+    "stats": "统计",
+    "legend": "图例",
+    "circle": "覆盖分析",
+    "venues": "选址方案",
+    "lead_zones": "责任区",
+    "close": "收起",
+}
+
 # --- the 15-minute service circle page --------------------------------------------------------
 
 CIRCLE_TITLE: Final = "15分钟党群服务圈"

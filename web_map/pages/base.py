@@ -393,6 +393,7 @@ def common_config(data: MapData) -> dict[str, Any]:
             for layer, names in data.field_labels.items()
         },
         "urls": site_urls(data.api_root),
+        "drawers": dict(labels.DRAWERS),
     }
 
 
@@ -484,6 +485,7 @@ def top_bar(data: MapData, *, title: str) -> TopBar:
         page_url=data.page_url,
         links=[{"label": k.label, "url": k.url, "icon": k.icon} for k in data.links],
         user=user_area(data.user, data.api_root),
+        menu=dict(labels.MENU),
         static_url=data.static_url.rstrip("/"),
     )
 

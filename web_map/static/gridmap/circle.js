@@ -449,12 +449,16 @@
     options = options || {};
     var bounds = item.layer.getBounds();
     if (options.fly !== false) {
-      map().flyToBounds(bounds, {
-        maxZoom: 18,
-        duration: 0.6,
-        paddingTopLeft: [60, 60],
-        paddingBottomRight: [(cfg().panelWidth || 0) + 40, 60],
-      });
+      if (GridMap.layout() === 'phone') {
+        GridMap.closeDrawers(); // the sheet would hide it
+      }
+      map().flyToBounds(
+        bounds,
+        Object.assign(
+          { maxZoom: 18, duration: 0.6 },
+          GridMap.padding([60, 60], [(cfg().panelWidth || 0) + 40, 60])
+        )
+      );
     }
     var popup = GridMap.showPopup(options.latlng || bounds.getCenter(), buildingPopup(item.feature.properties), item.feature);
     GridMap.state.circle.shownBuilding = id;

@@ -84,12 +84,7 @@
     zoomClasses();
 
     if (config.bounds) {
-      var b = config.bounds;
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {
-        animate: false,
-        paddingTopLeft: [config.legendWidth || 24, 24],
-        paddingBottomRight: [config.panelWidth || 24, 24],
-      });
+      GridMap.fitCommunity();
     }
 
     map.on('baselayerchange', function (e) {
@@ -573,7 +568,10 @@
     GridMap._highlightOwner = null;
   };
 
-  /** Turn a server-rendered element into a Leaflet control at ``position``. */
+  /**
+   * Turn a server-rendered element into a Leaflet control at ``position``. A panel with a
+   * ``data-drawer`` becomes a drawer on small screens (GridMap.drawer) once on the map.
+   */
   GridMap.control = function (elementId, position, onAdd) {
     var Control = L.Control.extend({
       onAdd: function (map) {
@@ -586,7 +584,159 @@
         }
         return el;
       },
+      addTo: function (map) {
+        L.Control.prototype.addTo.call(this, map);
+        var el = this.getContainer();
+        if (el && el.hasAttribute('data-drawer')) {
+          GridMap.drawer(el);
+        }
+        return this;
+      },
     });
     return new Control({ position: position });
+  };
+
+  // --- small screens ------------------------------------------------------------------------
+
+  /*
+   * The layouts, as the styles' media queries name them (gridmap.css, "small screens"):
+   *   phone   a narrow or a low window: panels are bottom sheets, closed at first;
+   *   tablet  up to 1180 px wide: panels are drawers, the legend closed at first;
+   *   desktop wider: everything open, as the pages were designed.
+   */
+  var LAYOUTS = {
+    phone: '(max-width: 640px), (max-height: 500px)',
+    tablet: '(max-width: 1180px)',
+  };
+  GridMap.LAYOUTS = LAYOUTS;
+
+  /** The layout in force: 'phone', 'tablet' or 'desktop'. */
+  GridMap.layout = function () {
+    if (window.matchMedia(LAYOUTS.phone).matches) {
+      return 'phone';
+    }
+    return window.matchMedia(LAYOUTS.tablet).matches ? 'tablet' : 'desktop';
+  };
+
+  /**
+   * Leaflet's padding options for fitting or flying to bounds, from what the page would leave
+   * free on a desktop (``topLeft``, ``bottomRight``: [x, y] pixels). On a phone the panels are
+   * closed (16 px); on a tablet the legend is closed (its width is not kept free); and padding
+   * never takes more than the map is wide or high, where Leaflet would compute no zoom at all.
+   */
+  GridMap.padding = function (topLeft, bottomRight) {
+    var layout = GridMap.layout();
+    var tl = topLeft.slice();
+    var br = bottomRight.slice();
+    if (layout === 'phone') {
+      tl = [16, 16];
+      br = [16, 16];
+    } else if (layout === 'tablet') {
+      tl[0] = Math.min(tl[0], 24);
+    }
+    var size = GridMap.map ? GridMap.map.getSize() : L.point(window.innerWidth, window.innerHeight);
+    [0, 1].forEach(function (axis) {
+      var room = (axis ? size.y : size.x) * 0.6;
+      var used = tl[axis] + br[axis];
+      if (used > room) {
+        tl[axis] = Math.round((tl[axis] * room) / used);
+        br[axis] = Math.round((br[axis] * room) / used);
+      }
+    });
+    return { paddingTopLeft: tl, paddingBottomRight: br };
+  };
+
+  /** Fit the map to the community's bounds, leaving the open panels' room free. */
+  GridMap.fitCommunity = function () {
+    var config = GridMap.config;
+    var b = config.bounds;
+    var padding = GridMap.padding([config.legendWidth || 24, 24], [config.panelWidth || 24, 24]);
+    GridMap.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], Object.assign({ animate: false }, padding));
+  };
+
+  var DRAWER_ICONS = {
+    stats: 'fa-chart-simple',
+    legend: 'fa-layer-group',
+    circle: 'fa-person-walking',
+    venues: 'fa-house-flag',
+    lead_zones: 'fa-people-roof',
+  };
+  GridMap.drawers = {};
+
+  /** Close every open drawer but ``keep`` (a phone shows one bottom sheet at a time). */
+  GridMap.closeDrawers = function (keep) {
+    Object.keys(GridMap.drawers).forEach(function (kind) {
+      if (kind !== keep) {
+        GridMap.drawers[kind].open(false);
+      }
+    });
+  };
+
+  /**
+   * Make a panel (``el``, with ``data-drawer``) a drawer on small screens: a toggle button in
+   * its corner opens it, a close button in it closes it. On a phone it is a bottom sheet,
+   * closed at first; on a tablet a drawer, open at first (the legend closed); on a desktop
+   * both buttons are hidden and the panel is shown as it always was (gridmap.css).
+   */
+  GridMap.drawer = function (el) {
+    var kind = el.getAttribute('data-drawer');
+    var texts = (GridMap.config && GridMap.config.drawers) || {};
+    var label = texts[kind] || kind;
+    el.classList.add('gm-drawer');
+
+    var toggle = L.DomUtil.create('button', 'gm-drawer-toggle leaflet-control gm-card');
+    toggle.type = 'button';
+    toggle.setAttribute('data-drawer-toggle', kind);
+    toggle.setAttribute('aria-controls', el.id);
+    toggle.innerHTML =
+      '<i class="fa-solid ' + (DRAWER_ICONS[kind] || 'fa-bars') + '" aria-hidden="true"></i>' +
+      '<span>' + GridMap.escape(label) + '</span>';
+    el.parentNode.insertBefore(toggle, el);
+    L.DomEvent.disableClickPropagation(toggle);
+
+    var close = L.DomUtil.create('button', 'gm-drawer-close');
+    close.type = 'button';
+    close.setAttribute('aria-label', (texts.close || '') + ' ' + label);
+    close.setAttribute('title', texts.close || '');
+    close.innerHTML = '<i class="fa-solid fa-xmark" aria-hidden="true"></i>';
+    el.insertBefore(close, el.firstChild);
+
+    function open(show) {
+      el.classList.toggle('gm-drawer-closed', !show);
+      // The corner holding an open sheet goes above the other corners' controls.
+      var host = el.parentNode;
+      host.classList.toggle('gm-drawer-host', !!host.querySelector('.gm-drawer:not(.gm-drawer-closed)'));
+      toggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+      toggle.classList.toggle('gm-drawer-toggle-hidden', show);
+      if (show && GridMap.layout() === 'phone') {
+        GridMap.closeDrawers(kind);
+        GridMap.closeMenu();
+      }
+    }
+    toggle.addEventListener('click', function () {
+      open(true);
+    });
+    close.addEventListener('click', function () {
+      open(false);
+      toggle.focus();
+    });
+    function reset() {
+      var layout = GridMap.layout();
+      open(layout === 'desktop' || (layout === 'tablet' && kind !== 'legend'));
+    }
+    // A window turned or resized into another layout starts that layout as it would load.
+    Object.keys(LAYOUTS).forEach(function (name) {
+      window.matchMedia(LAYOUTS[name]).addEventListener('change', reset);
+    });
+    reset();
+    GridMap.drawers[kind] = { el: el, toggle: toggle, open: open };
+    return GridMap.drawers[kind];
+  };
+
+  /** Close the header's menu, when it is open (topbar.js makes it). */
+  GridMap.closeMenu = function () {
+    if (GridMap._closeMenu) {
+      GridMap._closeMenu();
+    }
   };
 })();

@@ -38,9 +38,75 @@
     });
   };
 
+  /**
+   * The header's menu on small screens (gridmap.css, "small screens"): its button opens and
+   * closes the links, the selector and the user; a click elsewhere or Escape closes it. On a
+   * tablet the community selector stays in the bar, out of the menu; on a phone it is in it.
+   */
+  GridMap.topBarMenu = function (el) {
+    var button = el.querySelector('.gm-menu-toggle');
+    var menu = el.querySelector('.gm-topbar-menu');
+    if (!button || !menu) {
+      return;
+    }
+    var text = button.querySelector('.gm-menu-toggle-text');
+    var select = menu.querySelector('.gm-community-select');
+    var anchor = select ? select.nextSibling : null;
+
+    function setOpen(open) {
+      el.classList.toggle('gm-menu-open', open);
+      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+      text.textContent = button.getAttribute(open ? 'data-close' : 'data-open');
+    }
+    GridMap._closeMenu = function () {
+      setOpen(false);
+    };
+    button.addEventListener('click', function () {
+      var open = !el.classList.contains('gm-menu-open');
+      setOpen(open);
+      if (open && GridMap.layout && GridMap.layout() === 'phone' && GridMap.closeDrawers) {
+        GridMap.closeDrawers();
+      }
+    });
+    document.addEventListener('click', function (e) {
+      if (!el.contains(e.target)) {
+        setOpen(false);
+      }
+    });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && el.classList.contains('gm-menu-open')) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+
+    function place() {
+      if (!select) {
+        return;
+      }
+      var tablet = GridMap.layout && GridMap.layout() === 'tablet';
+      if (tablet && select.parentNode === menu) {
+        el.insertBefore(select, menu);
+      } else if (!tablet && select.parentNode !== menu) {
+        menu.insertBefore(select, anchor);
+      }
+    }
+    if (GridMap.LAYOUTS) {
+      Object.keys(GridMap.LAYOUTS).forEach(function (name) {
+        window.matchMedia(GridMap.LAYOUTS[name]).addEventListener('change', function () {
+          place();
+          setOpen(false);
+        });
+      });
+    }
+    place();
+    setOpen(false);
+  };
+
   GridMap.topBar = function (elementId) {
     var el = document.getElementById(elementId);
     GridMap.userArea(el);
+    GridMap.topBarMenu(el);
     var select = el.querySelector('select');
     select.addEventListener('change', function () {
       var url = new URL(select.getAttribute('data-page-url'), window.location.href);

@@ -513,6 +513,9 @@
       return false;
     }
     var latlng = item.marker.getLatLng();
+    if (GridMap.layout() === 'phone') {
+      GridMap.closeDrawers(); // the sheet would hide it
+    }
     map().flyTo(latlng, Math.max(map().getZoom(), 17), { duration: 0.6 });
     map().once('moveend', function () {
       GridMap.showPopup(latlng, candidatePopup(id, item.feature.properties), null);
