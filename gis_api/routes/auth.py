@@ -182,6 +182,8 @@ def login_submit(
         return _login_page(target, exc.msg, status=exc.status)
     with session.begin():
         issued = auth.issue(session, user.id, "session", settings)
+    if user.role == "field" and target == "/map":
+        target = "/field"  # field staff work on the tablet page unless they asked for another
     response = RedirectResponse(target, status_code=303)
     max_age = int(settings.session_hours * 3600)
     response.set_cookie(

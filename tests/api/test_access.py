@@ -777,3 +777,13 @@ def test_a_planner_cannot_write_into_another_community(world: World) -> None:
     assert r.status_code == 403, r.text
     assert "其他社区" in r.json()["detail"][0]["msg"]
     assert snapshot(world.engine) == before
+
+
+def test_field_staff_land_on_the_tablet_page(world: World) -> None:
+    r = world.client.post(
+        "/login",
+        data={"username": "u-field", "password": PASSWORD, "next": "/map"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/field"
+    world.client.cookies.clear()
