@@ -158,12 +158,6 @@ class Principal:
             raise Forbidden(msg, loc=("auth", "role"))
 
 
-#: The CLI on the server itself acts as a named local administrator (docs/access.md).
-def local_admin(name: str) -> Principal:
-    """Return the principal the command line acts as."""
-    return Principal(username=name, role="admin", token_kind="local")
-
-
 # --- personal data ------------------------------------------------------------------------------
 
 
@@ -201,11 +195,6 @@ def redact_frame(principal: Principal, frame: Any) -> Any:
     for column in columns:
         frame[column] = frame[column].map(lambda v, c=column: mask(c, v)).astype(object)
     return frame
-
-
-def redact_many(principal: Principal, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Apply :func:`redact` to every row."""
-    return [redact(principal, r) for r in rows]
 
 
 # --- the scope of writes ------------------------------------------------------------------------

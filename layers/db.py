@@ -83,9 +83,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 # --- who acts: the history triggers record it ---------------------------------------------------
 
-#: What the history records as the channel of a change.
-CHANNELS = ("api", "import", "cli", "sql")
-
 
 def act_as(session: Session, user: str, channel: str) -> None:
     """Name who ``session``'s transactions act for, and through which channel.

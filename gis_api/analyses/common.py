@@ -83,11 +83,6 @@ class Scenario:
     add_points: tuple[NewPoint, ...] = ()
     remove_points: tuple[str, ...] = ()
 
-    @property
-    def empty(self) -> bool:
-        """Whether the scenario changes nothing."""
-        return not (self.close_gates or self.open_gates or self.add_points or self.remove_points)
-
 
 def scenario_from(
     *,

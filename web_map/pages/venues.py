@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Final, Literal
 
+from layers import domain
 from web_map import labels
 from web_map.elements import LayerSwitcher, Legend, Loading, ShadingSwitch, VenueLayer, VenuePanel
 from web_map.pages.base import (
@@ -35,9 +36,9 @@ from web_map.pages.base import (
     validate_minutes,
 )
 
-#: The number of new red houses the venue page offers, and its default (docs/domain.md: Qiaohua
-#: built 10 red houses among 30 compounds).
-VENUE_K_RANGE: Final = (1, 10)
+#: The number of new red houses the venue page offers: up to as many as Qiaohua built among
+#: its 30 compounds (docs/domain.md, "红房子选址").
+VENUE_K_RANGE: Final = (1, domain.QIAOHUA_RED_HOUSES)
 #: The venue page's "at most this many new red houses per compound".
 VENUE_PER_COMPOUND_RANGE: Final = (1, 10)
 #: The score-vs-coverage slider: residents (or households) per point of score, min, max, step.
