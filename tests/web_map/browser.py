@@ -243,11 +243,27 @@ class Page:
             raise CdpError(msg)
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, *, timeout: float = 30.0, what: str = "") -> Any:
-        """Poll ``expression`` until it is truthy; return its value."""
+    def wait_for(
+        self,
+        expression: str,
+        *,
+        timeout: float = 30.0,
+        what: str = "",
+        across_reloads: bool = False,
+    ) -> Any:
+        """Poll ``expression`` until it is truthy; return its value.
+
+        With ``across_reloads`` an error counts as "not yet": a page being replaced by a
+        navigation or a reload answers no evaluation for a moment.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except CdpError:
+                if not across_reloads:
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:

@@ -11,7 +11,6 @@ cookie is dead). Every page must end without a console error.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 import urllib.error
@@ -21,7 +20,7 @@ from typing import Any
 
 from gis_api.auth import SESSION_COOKIE, hash_password
 from layers import accounts, db
-from tests.web_map.browser import Browser, CdpError, Page, screen_point, text_of, visible
+from tests.web_map.browser import Browser, Page, screen_point, text_of, visible
 
 PASSWORD = "correct-horse-9"
 #: username -> (role, display name, communities, grids)
@@ -122,26 +121,7 @@ def _tab(browser: Browser) -> Page:
         "Target.createTarget", {"url": "about:blank", "browserContextId": context}
     )["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-    options: dict[str, Any] = {"width": 1440, "height": 900}
-    if "login" in inspect.signature(Page).parameters:
-        options["login"] = False
-    return Page(browser, session["sessionId"], **options)
-
-
-def _wait(page: Page, expression: str, *, timeout: float = 60.0, what: str = "") -> Any:
-    """Poll ``expression`` until truthy, across navigations (a page being replaced answers not)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = page.evaluate(expression)
-        except CdpError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            msg = f"timed out after {timeout} s waiting for {what or expression}"
-            raise TimeoutError(msg)
-        time.sleep(0.1)
+    return Page(browser, session["sessionId"], width=1440, height=900, login=False)
 
 
 def _click_still(page: Page, selector: str) -> None:
@@ -175,10 +155,11 @@ def _login(page: Page, base: str, username: str, target: str = "/map?community=T
     page.type_text('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     path = target.split("?", 1)[0]
-    _wait(
-        page,
+    page.wait_for(
         f"location.pathname === {json.dumps(path)} && document.readyState === 'complete'",
         what=f"{username} logged in at {path}",
+        across_reloads=True,
+        timeout=60,
     )
 
 
@@ -205,7 +186,12 @@ def _no_errors(page: Page, *refused: str) -> None:
 
 def _logout(page: Page) -> None:
     page.click('.gm-user [data-action="logout"]')
-    _wait(page, "location.pathname === '/login'", what="back at the login page")
+    page.wait_for(
+        "location.pathname === '/login'",
+        what="back at the login page",
+        across_reloads=True,
+        timeout=60,
+    )
 
 
 def _header(page: Page) -> dict[str, Any]:
@@ -239,7 +225,7 @@ def test_login_header_and_logout(t1_db: str, live_url: str, browser: Browser) ->
     ), "login.css is loaded: the button in the project's red"
 
     _login(page, base, "plan")
-    _wait(page, MAP_READY, what="officer map loaded")
+    page.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     header = _header(page)
     assert header["name"] == "陈书记"
     assert header["role"] == "社区书记/规划人员"
@@ -272,7 +258,7 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     # A viewer previews the lead zones, but neither saves nor locks.
     viewer = _tab(browser)
     _login(viewer, base, "look", "/map/lead-zones?community=T1")
-    _wait(viewer, LZ_READY, what="lead zones previewed")
+    viewer.wait_for(LZ_READY, what="lead zones previewed", across_reloads=True, timeout=60)
     assert viewer.evaluate("GridMap.state.leadZones.ready"), viewer.evaluate(
         "GridMap.state.leadZones.error"
     )
@@ -282,7 +268,11 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     assert "只能预览" in text_of(viewer, ".gm-lz-view-only")
     zone = viewer.evaluate("GridMap.leadZones.last().zones.features[0].properties.zone_id")
     assert viewer.evaluate(f"GridMap.leadZones.openZone({json.dumps(zone)})")
-    _wait(viewer, "!!document.querySelector('.leaflet-popup-content .gm-lz-popup')")
+    viewer.wait_for(
+        "!!document.querySelector('.leaflet-popup-content .gm-lz-popup')",
+        across_reloads=True,
+        timeout=60,
+    )
     assert viewer.evaluate("document.querySelector('.leaflet-popup-content .gm-lz-lock')") is None
     # ... and a viewer reads no history: the building popup has no 修改记录.
     assert "gm-history" not in viewer.evaluate("GridMap.popups.buildings({name: '1栋'}, 1)")
@@ -291,18 +281,22 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     # A planner saves and locks.
     planner = _tab(browser)
     _login(planner, base, "plan", "/map/lead-zones?community=T1")
-    _wait(planner, LZ_READY, what="lead zones previewed")
+    planner.wait_for(LZ_READY, what="lead zones previewed", across_reloads=True, timeout=60)
     assert visible(planner, ".gm-lz-save")
     assert planner.evaluate("document.querySelector('.gm-lz-view-only')") is None
     assert planner.evaluate(f"GridMap.leadZones.openZone({json.dumps(zone)})")
-    _wait(planner, "!!document.querySelector('.leaflet-popup-content .gm-lz-lock')")
+    planner.wait_for(
+        "!!document.querySelector('.leaflet-popup-content .gm-lz-lock')",
+        across_reloads=True,
+        timeout=60,
+    )
     assert "gm-history" in planner.evaluate("GridMap.popups.buildings({name: '1栋'}, 1)")
     _no_errors(planner)
 
     # 职能部门人员 may not run analyses: the header does not link them, the pages say why.
     dept = _tab(browser)
     _login(dept, base, "dept")
-    _wait(dept, MAP_READY, what="officer map loaded")
+    dept.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     header = _header(dept)
     assert header["role"] == "职能部门人员"
     for path in ("/map/service-circle", "/map/venues", "/map/lead-zones", "/admin/users"):
@@ -350,19 +344,33 @@ def test_history_in_the_building_popup_and_restore(
 
     page = _tab(browser)
     _login(page, base, "root")
-    _wait(page, MAP_READY, what="officer map loaded")
+    page.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     header = _header(page)
     assert header["role"] == "系统管理员"
     assert any("/admin/users" in link for link in header["links"]), "用户管理 for admins"
     page.evaluate(f"void GridMap.map.setView([{hit['lat']}, {hit['lon']}], 19, {{animate: false}})")
-    _wait(page, "GridMap.pending() === 0 && GridMap.state.buildingTilesLoaded > 0")
+    page.wait_for(
+        "GridMap.pending() === 0 && GridMap.state.buildingTilesLoaded > 0",
+        across_reloads=True,
+        timeout=60,
+    )
     page.click_at(*screen_point(page, hit["lat"], hit["lon"]))
-    _wait(page, "!!document.querySelector('.leaflet-popup-content .gm-history')", what="popup")
+    page.wait_for(
+        "!!document.querySelector('.leaflet-popup-content .gm-history')",
+        what="popup",
+        across_reloads=True,
+        timeout=60,
+    )
     assert "75 户" in text_of(page, ".leaflet-popup-content")
     assert text_of(page, ".gm-history-toggle").strip() == "修改记录"
 
     _click_still(page, '.leaflet-popup-content [data-action="history"]')
-    _wait(page, "GridMap.state.history && GridMap.state.history.loads === 1", what="history")
+    page.wait_for(
+        "GridMap.state.history && GridMap.state.history.loads === 1",
+        what="history",
+        across_reloads=True,
+        timeout=60,
+    )
     entries = page.evaluate(
         """[...document.querySelectorAll('.gm-history-entry')].map(li => ({
           entry: Number(li.dataset.entry),
@@ -397,11 +405,12 @@ def test_history_in_the_building_popup_and_restore(
         }})()"""
     )
     _click_still(page, button)
-    _wait(
-        page,
+    page.wait_for(
         "GridMap.state.history.restores === 1 && GridMap.state.history.loads === 2"
         " && GridMap.pending() === 0",
         what="restored and history shown anew",
+        across_reloads=True,
+        timeout=60,
     )
     assert "已恢复到" in text_of(page, ".gm-toast")
     assert "60 户" in text_of(page, ".leaflet-popup-content")
@@ -416,15 +425,29 @@ def test_history_in_the_building_popup_and_restore(
     # A planner reads the history but restores nothing.
     other = _tab(browser)
     _login(other, base, "plan")
-    _wait(other, MAP_READY, what="officer map loaded")
+    other.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     other.evaluate(
         f"void GridMap.map.setView([{hit['lat']}, {hit['lon']}], 19, {{animate: false}})"
     )
-    _wait(other, "GridMap.pending() === 0 && GridMap.state.buildingTilesLoaded > 0")
+    other.wait_for(
+        "GridMap.pending() === 0 && GridMap.state.buildingTilesLoaded > 0",
+        across_reloads=True,
+        timeout=60,
+    )
     other.click_at(*screen_point(other, hit["lat"], hit["lon"]))
-    _wait(other, "!!document.querySelector('.leaflet-popup-content .gm-history')", what="popup")
+    other.wait_for(
+        "!!document.querySelector('.leaflet-popup-content .gm-history')",
+        what="popup",
+        across_reloads=True,
+        timeout=60,
+    )
     _click_still(other, '.leaflet-popup-content [data-action="history"]')
-    _wait(other, "GridMap.state.history && GridMap.state.history.loads === 1", what="history")
+    other.wait_for(
+        "GridMap.state.history && GridMap.state.history.loads === 1",
+        what="history",
+        across_reloads=True,
+        timeout=60,
+    )
     assert other.evaluate("document.querySelectorAll('.gm-history-entry').length") == len(history)
     assert other.evaluate("document.querySelector('[data-action=\"restore\"]')") is None
     _no_errors(other)
@@ -435,7 +458,12 @@ def test_admin_manages_users(t1_db: str, live_url: str, browser: Browser) -> Non
     base = live_url
     page = _tab(browser)
     _login(page, base, "root", "/admin/users?from=test")
-    _wait(page, "GridMap.state.admin && GridMap.state.admin.loads === 1", what="users listed")
+    page.wait_for(
+        "GridMap.state.admin && GridMap.state.admin.loads === 1",
+        what="users listed",
+        across_reloads=True,
+        timeout=60,
+    )
     assert page.evaluate("document.title").startswith("用户管理")
     assert _header(page)["name"] == "系统管理员老周"
     rows = page.evaluate(
@@ -454,7 +482,11 @@ def test_admin_manages_users(t1_db: str, live_url: str, browser: Browser) -> Non
         "document.querySelector('[data-form=\"add\"] select[name=\"role\"]').value = 'officer'"
     )
     page.click('[data-form="add"] [data-action="add"]')
-    _wait(page, "!document.querySelector('[data-form=\"add\"] .gm-admin-error').hidden")
+    page.wait_for(
+        "!document.querySelector('[data-form=\"add\"] .gm-admin-error').hidden",
+        across_reloads=True,
+        timeout=60,
+    )
     assert "社区编号不存在：XX" in text_of(page, '[data-form="add"] .gm-admin-error')
 
     # Added for real: listed, and the new user can log in.
@@ -464,7 +496,12 @@ def test_admin_manages_users(t1_db: str, live_url: str, browser: Browser) -> Non
     page.type_text('[data-form="add"] input[name="communities"]', "T1")
     page.type_text('[data-form="add"] input[name="display_name"]', "新网格员")
     page.click('[data-form="add"] [data-action="add"]')
-    _wait(page, "GridMap.state.admin.saves === 1 && GridMap.state.admin.loads === 2", what="added")
+    page.wait_for(
+        "GridMap.state.admin.saves === 1 && GridMap.state.admin.loads === 2",
+        what="added",
+        across_reloads=True,
+        timeout=60,
+    )
     assert page.evaluate("document.querySelector('[data-form=\"add\"] .gm-admin-error').hidden")
     row = text_of(page, 'tr[data-username="newbie"]')
     assert "新网格员" in row and "网格员" in row and "T1" in row
@@ -475,13 +512,25 @@ def test_admin_manages_users(t1_db: str, live_url: str, browser: Browser) -> Non
 
     # Change a role, then disable a user: the API says so too.
     page.click('tr[data-username="look"] [data-action="edit"]')
-    _wait(page, "!!document.querySelector('tr[data-edit=\"look\"]')")
+    page.wait_for(
+        "!!document.querySelector('tr[data-edit=\"look\"]')", across_reloads=True, timeout=60
+    )
     page.evaluate("document.querySelector('tr[data-edit=\"look\"] select').value = 'department'")
     page.click('tr[data-edit="look"] [data-action="save"]')
-    _wait(page, "GridMap.state.admin.saves === 2 && GridMap.state.admin.loads === 3", what="saved")
+    page.wait_for(
+        "GridMap.state.admin.saves === 2 && GridMap.state.admin.loads === 3",
+        what="saved",
+        across_reloads=True,
+        timeout=60,
+    )
     assert "职能部门人员" in text_of(page, 'tr[data-username="look"] [data-field="role"]')
     page.click('tr[data-username="dept"] [data-action="disable"]')
-    _wait(page, "GridMap.state.admin.saves === 3 && GridMap.state.admin.loads === 4", what="off")
+    page.wait_for(
+        "GridMap.state.admin.saves === 3 && GridMap.state.admin.loads === 4",
+        what="off",
+        across_reloads=True,
+        timeout=60,
+    )
     assert "已停用" in text_of(page, 'tr[data-username="dept"] [data-field="status"]')
     assert (
         page.evaluate(
@@ -502,8 +551,12 @@ def test_admin_manages_users(t1_db: str, live_url: str, browser: Browser) -> Non
     page.type_text('input[name="username"]', "newbie")
     page.type_text('input[name="password"]', "fresh-start-42")
     page.click('button[type="submit"]')
-    _wait(page, "location.pathname === '/map' && document.readyState === 'complete'")
-    _wait(page, MAP_READY, what="officer map loaded")
+    page.wait_for(
+        "location.pathname === '/map' && document.readyState === 'complete'",
+        across_reloads=True,
+        timeout=60,
+    )
+    page.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     assert _header(page)["name"] == "新网格员"
     assert _header(page)["role"] == "网格员"
     # Not an admin: the user management page is refused, with a zh-CN page.

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from gis_api.auth import hash_password
 from layers import accounts, db
 from tests.databases import admin_headers
-from tests.web_map.browser import Browser, CdpError, Page, text_of, visible
+from tests.web_map.browser import Browser, Page, text_of, visible
 
 USERNAME = "field1"
 PASSWORD = "field-staff-pw-9"
@@ -136,22 +136,6 @@ def _history(url: str, code: str) -> list[Any]:
 # --- the browser --------------------------------------------------------------------------------
 
 
-def _wait(page: Page, expression: str, *, timeout: float = 30.0, what: str = "") -> Any:
-    """Poll ``expression`` until truthy, across reloads (a page being replaced answers not)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = page.evaluate(expression)
-        except CdpError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            msg = f"timed out after {timeout} s waiting for {what or expression}"
-            raise TimeoutError(msg)
-        time.sleep(0.1)
-
-
 def _login(page: Page, base: str) -> None:
     query = urllib.parse.urlencode({"next": "/field?basemap=none"})
     page.call("Page.bringToFront")
@@ -159,10 +143,11 @@ def _login(page: Page, base: str) -> None:
     page.type_text('input[name="username"]', USERNAME)
     page.type_text('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
-    _wait(
-        page,
+    page.wait_for(
         "location.pathname === '/field' && document.readyState === 'complete'",
         what="logged in at /field",
+        across_reloads=True,
+        timeout=30,
     )
 
 
@@ -207,11 +192,21 @@ def _edit(page: Page, code: str, values: dict[str, str]) -> str:
     """Tap building ``code`` in the list, type ``values`` and save; return the edit's id."""
     before = page.evaluate("GridField.state.edits.length")
     page.click(f'.gm-field-item[data-code="{code}"] [data-action="open"]')
-    _wait(page, "!document.querySelector('[data-role=\"form\"]').hidden", what="form open")
+    page.wait_for(
+        "!document.querySelector('[data-role=\"form\"]').hidden",
+        what="form open",
+        across_reloads=True,
+        timeout=30,
+    )
     for name, value in values.items():
         _set_input(page, name, value)
     page.click('[data-action="save"]')
-    _wait(page, f"GridField.state.edits.length === {before + 1}", what=f"edit of {code} saved")
+    page.wait_for(
+        f"GridField.state.edits.length === {before + 1}",
+        what=f"edit of {code} saved",
+        across_reloads=True,
+        timeout=30,
+    )
     edit_id: str = page.evaluate(
         "GridField.state.edits.slice().sort((a, b) => a.created - b.created).pop().id"
     )
@@ -228,11 +223,12 @@ def _state_of(page: Page, edit_id: str) -> str | None:
 def _wait_state(page: Page, edit_id: str, state: str) -> None:
     """Wait until edit ``edit_id`` is in ``state``, in the page's records and in its log."""
     selector = f'.gm-field-log-item[data-edit="{edit_id}"][data-state="{state}"]'
-    _wait(
-        page,
+    page.wait_for(
         f"(GridField.state.edits.find(e => e.id === {json.dumps(edit_id)}) || {{}}).state"
         f" === {json.dumps(state)} && !!document.querySelector({json.dumps(selector)})",
         what=f"edit {edit_id} {state}",
+        across_reloads=True,
+        timeout=30,
     )
 
 
@@ -255,8 +251,10 @@ def test_field_page_records_offline_and_resolves_conflicts(
     base = field_url
     page = browser.page(width=1024, height=768, login=False)
     _login(page, base)
-    _wait(page, READY, what="field page ready")
-    _wait(page, WORKER, what="service worker controlling the page")
+    page.wait_for(READY, what="field page ready", across_reloads=True, timeout=30)
+    page.wait_for(
+        WORKER, what="service worker controlling the page", across_reloads=True, timeout=30
+    )
 
     # The header: who, online, nothing waiting; the grid's two buildings, none visited yet.
     assert text_of(page, ".gm-field-user-name") == "扫楼员小王"
@@ -283,7 +281,7 @@ def test_field_page_records_offline_and_resolves_conflicts(
         {"latitude": centre[0], "longitude": centre[1] + 0.0002, "accuracy": 10},
     )
     page.click('[data-action="locate"]')
-    _wait(page, "GridField.state.position", what="located")
+    page.wait_for("GridField.state.position", what="located", across_reloads=True, timeout=30)
     order = page.evaluate(
         "[...document.querySelectorAll('.gm-field-item')].map(i => i.dataset.code)"
     )
@@ -292,7 +290,9 @@ def test_field_page_records_offline_and_resolves_conflicts(
 
     # The form has the recording fields that exist, with big buttons.
     page.click('.gm-field-item[data-code="B1"] [data-action="open"]')
-    _wait(page, "!document.querySelector('[data-role=\"form\"]').hidden")
+    page.wait_for(
+        "!document.querySelector('[data-role=\"form\"]').hidden", across_reloads=True, timeout=30
+    )
     labels = page.evaluate(
         "[...document.querySelectorAll('.gm-field-row-label')].map(e => e.textContent)"
     )
@@ -332,7 +332,7 @@ def test_field_page_records_offline_and_resolves_conflicts(
 
     # 2. Offline: two more edits wait on the tablet (the second on top of the first).
     _network(browser, page, offline=True)
-    _wait(page, "!navigator.onLine")
+    page.wait_for("!navigator.onLine", across_reloads=True, timeout=30)
     second = _edit(page, "B2", {"households": "45"})
     third = _edit(page, "B2", {"households": "47", "residents": "112"})
     _wait_state(page, second, "pending")
@@ -345,7 +345,12 @@ def test_field_page_records_offline_and_resolves_conflicts(
     seen = len(page._events())
     page.call("Page.reload", {"ignoreCache": False})
     time.sleep(0.5)
-    _wait(page, f"document.readyState === 'complete' && {READY}", what="reloaded offline")
+    page.wait_for(
+        f"document.readyState === 'complete' && {READY}",
+        what="reloaded offline",
+        across_reloads=True,
+        timeout=30,
+    )
     answers = [
         e["params"] for e in page._events()[seen:] if e.get("method") == "Network.responseReceived"
     ]
@@ -370,7 +375,7 @@ def test_field_page_records_offline_and_resolves_conflicts(
     _network(browser, page, offline=False)
     _wait_state(page, second, "sent")
     _wait_state(page, third, "sent")
-    _wait(page, "GridField.waiting() === 0")
+    page.wait_for("GridField.waiting() === 0", across_reloads=True, timeout=30)
     assert text_of(page, '[data-role="queue"]') == "修改已全部发送"
     assert text_of(page, '[data-role="connection"]') == "在线"
     b2_row = _building(t1_db, "B2")
@@ -387,7 +392,7 @@ def test_field_page_records_offline_and_resolves_conflicts(
         f"(() => {{ const e = GridField.state.edits.find(e => e.id === {json.dumps(first)});"
         " e.state = 'pending'; return GridField.flush(); })()"
     )
-    _wait(page, f"GridField.state.sends === {sends + 1}")
+    page.wait_for(f"GridField.state.sends === {sends + 1}", across_reloads=True, timeout=30)
     _wait_state(page, first, "sent")
     assert len(_history(t1_db, "B1")) == 1, "the resent edit is applied once"
     assert _building(t1_db, "B1").households == 65
@@ -395,7 +400,12 @@ def test_field_page_records_offline_and_resolves_conflicts(
     # 5. A colliding edit by someone else: the conflict screen, chosen field by field.
     _admin_edit(base, "B1", {"households": 99})
     fourth = _edit(page, "B1", {"households": "70"})
-    _wait(page, "!document.querySelector('[data-role=\"conflict\"]').hidden", what="conflict")
+    page.wait_for(
+        "!document.querySelector('[data-role=\"conflict\"]').hidden",
+        what="conflict",
+        across_reloads=True,
+        timeout=30,
+    )
     assert _state_of(page, fourth) == "conflict"
     assert "修改冲突：1栋" in text_of(page, '[data-role="conflict-title"]')
     rows = page.evaluate(
@@ -413,7 +423,9 @@ def test_field_page_records_offline_and_resolves_conflicts(
     assert text_of(page, '[data-role="queue"]') == "1 条冲突待处理"
     page.click('.gm-field-choice[data-field="households"][data-choice="mine"]')
     page.click('[data-action="conflict-submit"]')
-    _wait(page, "document.querySelector('[data-role=\"conflict\"]').hidden")
+    page.wait_for(
+        "document.querySelector('[data-role=\"conflict\"]').hidden", across_reloads=True, timeout=30
+    )
     _wait_state(page, fourth, "resolved")
     resolution = page.evaluate(
         f"GridField.state.edits.find(e => e.resolves === {json.dumps(fourth)}).id"
