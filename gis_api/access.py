@@ -80,6 +80,8 @@ FIELD_STAFF_FIELDS: frozenset[str] = frozenset(
         "lead_name",
         "lead_phone",
         "floors",
+        "visited_on",
+        "note",
     }
 )
 #: Columns every change touches by itself (not a user's edit).
@@ -208,7 +210,7 @@ class Change:
     action: str
     old: Mapping[str, Any] | None
     new: Mapping[str, Any] | None
-    #: The grid of a lead-zone member's building (members carry no grid of their own).
+    #: The grid of the building a lead-zone member or a photo names (they carry no grid).
     member_grid: int | None = None
     #: Codes of the grids the rows name, for the message.
     grid_codes: Mapping[int, str] = field(default_factory=dict)
@@ -283,7 +285,8 @@ def _check_grid(principal: Principal, c: Change, row: Mapping[str, Any]) -> None
             msg = f"只能修改本人负责网格（{mine}）内的楼长责任区：{_what(c, row)} 含其他网格的楼栋"
             raise Forbidden(msg, loc=("scope", "grid"))
         return
-    grid = c.member_grid if c.layer == "lead_zone_members" else row.get("grid_id")
+    # A member or a photo is in the grid of its building (it carries no grid of its own).
+    grid = c.member_grid if c.layer in _OF_A_BUILDING else row.get("grid_id")
     if grid is None or int(grid) not in principal.grids:
         mine = "、".join(principal.grid_codes) or "（未分配网格）"
         where = (
@@ -296,6 +299,8 @@ def _check_grid(principal: Principal, c: Change, row: Mapping[str, Any]) -> None
 
 
 def _check_field_staff(c: Change) -> None:
+    if c.layer == "building_photos" and c.action in {"insert", "update"}:
+        return  # a photo taken, or one taken by mistake put aside (docs/field.md)
     if c.layer != "buildings" or c.action != "update" or c.old is None or c.new is None:
         msg = f"扫楼人员只能修改楼栋的登记信息，不能{_ACTION_ZH[c.action]}{c.layer}"
         raise Forbidden(msg, loc=("scope", "fields"))
@@ -307,3 +312,5 @@ def _check_field_staff(c: Change) -> None:
 
 
 _ACTION_ZH = {"insert": "新增", "update": "修改", "delete": "删除"}
+#: Rows that lie in the grid of the building they name.
+_OF_A_BUILDING = frozenset({"lead_zone_members", "building_photos"})

@@ -13,7 +13,18 @@ from fastapi.staticfiles import StaticFiles
 from gis_api import auth, errors, services
 from gis_api.deps import TextParams
 from gis_api.limits import BodySizeLimit
-from gis_api.routes import analysis, field, lead_zones, ogc, pages, stats, tiles, users
+from gis_api.routes import (
+    analysis,
+    field,
+    lead_zones,
+    ogc,
+    pages,
+    photos,
+    stats,
+    tiles,
+    users,
+    walk,
+)
 from gis_api.routes import auth as auth_routes
 from gis_api.routes import layers as layer_routes
 from gis_api.settings import Settings, get_settings
@@ -71,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lead_zones.router)
     app.include_router(pages.router)
     app.include_router(field.router)
+    app.include_router(photos.router)
+    app.include_router(walk.router)
 
     # QGIS and other OGC clients send the same bearer token (a personal token) as the API.
     app.include_router(

@@ -321,7 +321,7 @@ def changes_in_transaction(session: Session) -> list[Recorded]:
                             AND zb.grid_id IS NOT NULL
                       ) END AS zone_grids
                FROM history h
-               LEFT JOIN buildings b ON h.layer = 'lead_zone_members'
+               LEFT JOIN buildings b ON h.layer IN ('lead_zone_members', 'building_photos')
                     AND b.id = coalesce(h.new->>'building_id', h.old->>'building_id')::int
                LEFT JOIN grids go ON go.id = (h.old->>'grid_id')::int
                LEFT JOIN grids gn ON gn.id = (h.new->>'grid_id')::int

@@ -8,6 +8,7 @@ the field works by lives here and nowhere else. Where each comes from is in
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -86,3 +87,14 @@ LEAD_ZONE_KINDS: Final = _frozen(
 
 #: Qiaohua built this many red houses among its 30 compounds.
 QIAOHUA_RED_HOUSES: Final = 10
+
+
+# --- days (docs/field.md, "走访") ---------------------------------------------------------------
+
+#: China Standard Time: a day's visits and "today" are the community's, whatever the server's zone.
+CHINA: Final = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def china_today() -> _dt.date:
+    """Return today's date in China."""
+    return _dt.datetime.now(CHINA).date()

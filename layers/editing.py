@@ -80,6 +80,8 @@ class VersionConflict(GridmapError):
         super().__init__(msg, loc=loc)
         self.current = current
         self.fields = [dict(f) for f in fields]
+        #: The recorded conflict (:mod:`layers.fieldwork`), once the caller kept it.
+        self.conflict_id: int | None = None
 
     def details(self) -> list[dict[str, object]]:
         """Return the error with the current version in ``ctx``, for a client to re-read.
@@ -91,6 +93,8 @@ class VersionConflict(GridmapError):
         ctx: dict[str, object] = {"current_version": self.current}
         if self.fields:
             ctx["fields"] = self.fields
+        if self.conflict_id is not None:
+            ctx["conflict_id"] = self.conflict_id
         out[0]["ctx"] = ctx
         return out
 

@@ -8,6 +8,7 @@ is collected, and only a clean file is written, in the caller's transaction. Row
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -28,6 +29,7 @@ import shapely
 from pyproj import CRS, Geod
 
 from layers import crs as crsmod
+from layers.domain import china_today
 from layers.errors import (
     BadFile,
     ConstraintViolation,
@@ -42,6 +44,7 @@ from layers.queries import copy_rows, refresh_assignments
 from layers.reports import ImportReport, Progress
 from layers.schema import (
     COMMUNITY_ALIASES,
+    EARLIEST_DATE,
     FALSE_WORDS,
     LAYERS,
     TRUE_WORDS,
@@ -447,6 +450,8 @@ def _text(raw: object) -> str | None:
 
 def _convert(raw: object, f: Field) -> object:
     """Convert one file value to the field's type; raise ValueError with a zh-CN message."""
+    if f.type == "date" and isinstance(raw, datetime.date) and not pd.isna(raw):
+        raw = raw.date().isoformat() if isinstance(raw, datetime.datetime) else raw.isoformat()
     value = _text(raw)
     if value is None:
         if f.default is not None:
@@ -458,10 +463,42 @@ def _convert(raw: object, f: Field) -> object:
     if f.type == "str":
         if NUL in value:
             raise ValueError(_NUL_MSG)
+        if f.max_length is not None and len(value) > f.max_length:
+            msg = f"“{f.zh}”最多 {f.max_length} 个字，实际为 {len(value)} 个字"
+            raise ValueError(msg)
         return _choice(value, f) if f.choices else value
     if f.type == "bool":
         return _boolean(value, f)
+    if f.type == "date":
+        return _date(value, f)
     return _bounded(value, f)
+
+
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def _date(value: str, f: Field) -> datetime.date:
+    """Parse ``2026-12-03``, ``2026/12/3``, ``2026.12.3`` or ``2026年12月3日``."""
+    m = _DATE.match(value)
+    try:
+        if m is None:
+            raise ValueError(value)
+        day = datetime.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        msg = f"“{f.zh}”应为日期（如 2026-12-03），实际为“{value}”"
+        raise ValueError(msg) from None
+    return _day(day, value, f)
+
+
+def _day(day: datetime.date, value: str, f: Field) -> datetime.date:
+    today = china_today()
+    if day > today:
+        msg = f"“{f.zh}”不能晚于今天（{today.isoformat()}），实际为 {value}"
+        raise ValueError(msg)
+    if day < datetime.date.fromisoformat(EARLIEST_DATE):
+        msg = f"“{f.zh}”不能早于 {EARLIEST_DATE}，实际为 {value}"
+        raise ValueError(msg)
+    return day
 
 
 def _bounded(value: str, f: Field) -> int | float:

@@ -8,7 +8,8 @@ geometry validity is checked in the database too. Community-scoped features are 
 
 from __future__ import annotations
 
-from datetime import datetime
+import builtins
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -16,11 +17,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -30,10 +33,10 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-from layers.schema import LAYERS
+from layers.schema import EARLIEST_DATE, LAYERS
 
 SRID = 4326
 
@@ -65,6 +68,12 @@ def _checks(layer: str, **rules: str) -> tuple[Any, ...]:
             out.append(CheckConstraint(f"{f.name} >= {f.min:g}", name=f"{f.name}_min"))
         if f.max is not None:
             out.append(CheckConstraint(f"{f.name} <= {f.max:g}", name=f"{f.name}_max"))
+        if f.max_length is not None:
+            rule = f"char_length({f.name}) <= {f.max_length}"
+            out.append(CheckConstraint(rule, name=f"{f.name}_length"))
+        if f.type == "date":
+            rule = f"{f.name} >= DATE '{EARLIEST_DATE}'"
+            out.append(CheckConstraint(rule, name=f"{f.name}_min"))
         if f.choices:
             values = ", ".join(f"'{v}'" for v in f.choices)
             out.append(CheckConstraint(f"{f.name} IN ({values})", name=f"{f.name}_choice"))
@@ -228,6 +237,8 @@ class Building(_Versioned, _Scoped, Base):
     lead_name: Mapped[str | None] = mapped_column(Text)
     lead_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)
+    visited_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
 
@@ -519,3 +530,76 @@ class AppliedEdit(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class BuildingPhoto(Base):
+    """A photo field staff took of a building (docs/field.md): its own upload, kept re-encoded.
+
+    ``uid`` is the photo's id on the device, so a resent upload finds the photo it already
+    made. ``image`` is the re-encoded JPEG (EXIF removed), ``thumb`` a small one for lists; a
+    removed photo is kept with ``deleted_at`` set, so a mistaken removal loses nothing.
+    """
+
+    __tablename__ = "building_photos"
+    __table_args__ = (
+        CheckConstraint("bytes > 0", name="bytes_min"),
+        CheckConstraint("width > 0 AND height > 0", name="size_min"),
+        CheckConstraint("char_length(caption) <= 200", name="caption_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[Any] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    #: The building's community, kept beside it so every scope check reads it from the row.
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    media_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    image: Mapped[builtins.bytes] = mapped_column(LargeBinary, nullable=False)
+    thumb: Mapped[builtins.bytes] = mapped_column(LargeBinary, nullable=False)
+    caption: Mapped[str | None] = mapped_column(Text)
+    taken_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class EditConflict(Base):
+    """An edit refused with 409 because its fields collided: waiting until its author decides.
+
+    The tablet keeps the edit and shows the conflict screen; the officer's map lists what is
+    still waiting. An accepted edit of the same feature by the same user, or the user's
+    "keep theirs", settles it (``resolution`` ``merged`` or ``dismissed``).
+    """
+
+    __tablename__ = "edit_conflicts"
+    __table_args__ = (
+        CheckConstraint("resolution IN ('merged', 'dismissed')", name="resolution_choice"),
+        Index(
+            "ix_edit_conflicts_open",
+            "layer",
+            "feature_id",
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    layer: Mapped[str] = mapped_column(String(32), nullable=False)
+    feature_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    base_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    current_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    fields: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(16))

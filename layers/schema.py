@@ -20,7 +20,7 @@ from layers.domain import (
     VENUE_KINDS,
 )
 
-FieldType = Literal["str", "int", "float", "bool"]
+FieldType = Literal["str", "int", "float", "bool", "date"]
 GeomKind = Literal["polygon", "point", "line"]
 
 
@@ -31,7 +31,9 @@ class Field:
     ``aliases`` are other spellings accepted on import (Chinese first); ``choices`` maps the
     stored English code of an enumerated value to its zh-CN label (both accepted on import).
     ``personal`` marks a person's data (a name, a phone number): only roles that may see it
-    get it, in any channel (docs/access.md).
+    get it, in any channel (docs/access.md). ``max_length`` bounds a text in characters; a
+    ``date`` field is a calendar day (``2026-12-03``, ``2026/12/3`` or ``2026年12月3日``), not
+    before :data:`EARLIEST_DATE` and not after today in China.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Field:
     choices: Mapping[str, str] | None = None
     default: object = None
     personal: bool = False
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ _PARTY = Field("party_members", "int", "党员数", ("党员", "party"), min=0)
 _OPEN = Field("is_open", "bool", "是否开放", ("开放", "开放状态", "open", "状态"), default=True)
 _AREA = Field("floor_area_m2", "float", "面积(平方米)", ("面积", "建筑面积", "area_m2"), min=0)
 _ADDRESS = Field("address", "str", "地址", ("addr",))
+#: The oldest day a date field accepts: a typo like 1926 is refused, not stored.
+EARLIEST_DATE = "2000-01-01"
 
 LAYERS: dict[str, Layer] = {
     layer.name: layer
@@ -180,6 +185,9 @@ LAYERS: dict[str, Layer] = {
                 Field("lead_name", "str", "楼长", ("楼长姓名", "lead"), personal=True),
                 Field("lead_phone", "str", "楼长电话", ("lead_tel",), personal=True),
                 _ADDRESS,
+                # Field staff's walk (扫楼): the day of the last visit and what they noted.
+                Field("visited_on", "date", "走访日期", ("走访时间", "visited", "visit_date")),
+                Field("note", "str", "备注", ("说明", "remarks", "notes"), max_length=500),
             ),
             nouns=("楼栋", "楼"),
         ),

@@ -29,7 +29,7 @@ from web_map.pages.field import (
 router = APIRouter(tags=["页面 pages"])
 
 #: The form's fields, in order; only those buildings have and field staff may record are
-#: shown (a remarks field, 备注, would be shown once the layer and FIELD_STAFF_FIELDS have it).
+#: shown. The photo is not a field: it is its own upload (``/api/layers/buildings/{id}/photos``).
 FORM_FIELDS = (
     "households",
     "occupancy",
@@ -39,7 +39,7 @@ FORM_FIELDS = (
     "mobile_party_members",
     "lead_name",
     "lead_phone",
-    "remarks",
+    "visited_on",
     "note",
 )
 
@@ -64,7 +64,11 @@ def form_fields() -> tuple[FieldSpec, ...]:
         spec = by_name.get(name)
         if spec is None or name not in FIELD_STAFF_FIELDS:
             continue
-        kind = "percent" if name == "occupancy" else ("int" if spec.type == "int" else "str")
+        kind: str = spec.type if spec.type in {"int", "date"} else "str"
+        if name == "occupancy":
+            kind = "percent"
+        elif spec.max_length is not None and spec.max_length > 100:
+            kind = "text"  # a textarea
         out.append(FieldSpec(name, spec.zh, kind, spec.personal))
     return tuple(out)
 

@@ -23,7 +23,7 @@ from gis_api.access import Principal, redact, redact_frame
 from gis_api.auth import CurrentUser
 from gis_api.deps import BBoxDep, PageDep, SessionDep, SettingsDep
 from gis_api.schemas import FeatureCollectionIn, FeatureIn, FeaturePatch, ImportResult
-from layers import accounts, editing
+from layers import accounts, editing, fieldwork
 from layers import crs as crsmod
 from layers.errors import GridmapError, ImportRowError, Loc, NotFound, RequestTooLarge
 from layers.importing import Options, import_file, import_frame
@@ -360,29 +360,46 @@ def update(
     """
     _layer(layer)
     version, version_loc = _expected_version(fid, body.version, if_match)
-    with session.begin():
-        if idempotency_key is not None:
-            replay = editing.claim_edit(session, who.username, idempotency_key, layer, fid)
-            if replay is not None:
-                response.headers["ETag"] = etag(int(replay["properties"]["version"]))
-                return replay
-        new_version = editing.patch_feature(
-            session,
-            layer,
-            fid,
-            version=version,
-            properties=body.properties,
-            geometry=body.geometry,
-            version_loc=version_loc,
-            where=("body",),
-            boundary_tolerance_m=settings.boundary_tolerance_m,
-            gate_tolerance_m=settings.gate_tolerance_m,
-        )
-        updated = _one(session, layer, fid, who)
-        out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
-        out["properties"]["version"] = new_version
-        if idempotency_key is not None:
-            editing.remember_edit(session, who.username, idempotency_key, out)
+    try:
+        with session.begin():
+            if idempotency_key is not None:
+                replay = editing.claim_edit(session, who.username, idempotency_key, layer, fid)
+                if replay is not None:
+                    response.headers["ETag"] = etag(int(replay["properties"]["version"]))
+                    return replay
+            new_version = editing.patch_feature(
+                session,
+                layer,
+                fid,
+                version=version,
+                properties=body.properties,
+                geometry=body.geometry,
+                version_loc=version_loc,
+                where=("body",),
+                boundary_tolerance_m=settings.boundary_tolerance_m,
+                gate_tolerance_m=settings.gate_tolerance_m,
+            )
+            updated = _one(session, layer, fid, who)
+            out = _with_version(_geojson(updated, crsmod.WGS84)["features"][0], new_version)
+            out["properties"]["version"] = new_version
+            if idempotency_key is not None:
+                editing.remember_edit(session, who.username, idempotency_key, out)
+            fieldwork.settle_conflicts(session, username=who.username, layer=layer, feature_id=fid)
+    except editing.VersionConflict as exc:
+        if exc.fields and version is not None:
+            # The edit is refused, and nothing of it written; what collided is kept, apart,
+            # until its author decides (the officer's map lists it: docs/field.md, "冲突").
+            with session.begin():
+                exc.conflict_id = fieldwork.record_conflict(
+                    session,
+                    username=who.username,
+                    layer=layer,
+                    feature_id=fid,
+                    base_version=version,
+                    current_version=exc.current,
+                    fields=exc.fields,
+                )
+        raise
     response.headers["ETag"] = etag(new_version)
     return out
 

@@ -40,8 +40,10 @@ def grid_stats(
     code: str,
     session: SessionDep,
     community: Annotated[str, Query(description="社区编号")],
+    who: CurrentUser,
 ) -> dict[str, Any]:
     """Return the same figures for one grid of a community."""
+    who.check_community(community)
     return summary(session, community=community, grid=code)
 
 

@@ -15,6 +15,7 @@ from gis_api.app import create_app
 from gis_api.settings import Settings
 from layers import db
 from tests import factories, shapes
+from tests.api.roles import World, make_world
 from tests.databases import admin_headers
 
 
@@ -37,3 +38,9 @@ def net_db(t1_db: str) -> str:
 def net_client(net_db: str) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(database_url=net_db)), headers=admin_headers()) as c:
         yield c
+
+
+@pytest.fixture
+def world(t1_db: str) -> Iterator[World]:
+    """The app on T1 with one user of each role (:mod:`tests.api.roles`)."""
+    yield from make_world(t1_db)

@@ -9,92 +9,40 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import mapbox_vector_tile
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from pyproj import Transformer
 
 from gis_api import auth, services
 from gis_api.access import Permission
 from gis_api.app import create_app
-from gis_api.routes import analysis, field, layers, lead_zones, pages, stats, tiles, users
+from gis_api.routes import (
+    analysis,
+    field,
+    layers,
+    lead_zones,
+    pages,
+    photos,
+    stats,
+    tiles,
+    users,
+    walk,
+)
 from gis_api.routes import auth as auth_routes
 from gis_api.settings import Settings
 from layers import accounts, db
+from tests.api.roles import PASSWORD, World
 from tests.databases import snapshot
 from tests.factories import METRIC, ORIGIN_LONLAT
 
 _to_lonlat = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
 _E0, _N0 = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True).transform(*ORIGIN_LONLAT)
-
-PASSWORD = "correct-horse-9"
-#: role -> (username, grids): officers and field staff work in G1 only.
-USERS = {
-    "admin": ("u-admin", ()),
-    "planner": ("u-planner", ()),
-    "officer": ("u-officer", ("G1",)),
-    "field": ("u-field", ("G1",)),
-    "department": ("u-department", ()),
-    "viewer": ("u-viewer", ()),
-}
-
-
-@dataclass
-class World:
-    """The app on T1, its engine, and a bearer token per role."""
-
-    client: TestClient
-    engine: Engine
-    tokens: dict[str, str]
-    settings: Settings
-
-    def as_(self, role: str | None) -> dict[str, str]:
-        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def fid(self, layer: str, code: str) -> int:
-        with self.engine.connect() as conn:
-            table = {"buildings": "buildings", "service_points": "service_points"}[layer]
-            found = conn.execute(
-                text(f"SELECT id FROM {table} WHERE code = :c"), {"c": code}
-            ).scalar()
-            return 0 if found is None else int(found)  # 0: deleted by an earlier write
-
-    def version(self, layer: str, code: str) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text(f"SELECT version FROM {layer} WHERE code = :c"), {"c": code}
-                ).scalar()
-            )
-
-
-@pytest.fixture
-def world(t1_db: str) -> Iterator[World]:
-    settings = Settings(database_url=t1_db)
-    engine = db.make_engine(t1_db)
-    tokens = {}
-    with db.session_scope(engine) as session:
-        for role, (username, grids) in USERS.items():
-            uid = accounts.add_user(
-                session,
-                username,
-                role=role,
-                password_hash=auth.hash_password(PASSWORD),
-                communities=["T1"],
-                grids=list(grids),
-            )
-            tokens[role] = auth.issue(session, uid, "api", settings).token
-    with TestClient(create_app(settings)) as client:
-        yield World(client, engine, tokens, settings)
-    engine.dispose()
-
 
 # --- every route is guarded ---------------------------------------------------------------------
 
@@ -112,7 +60,20 @@ def _guards(dependant: Any) -> list[auth.Guard]:
 def test_every_route_of_ours_carries_a_guard() -> None:
     """A route without the authorization dependency fails this test, whoever adds it."""
     checked = 0
-    for module in (analysis, auth_routes, field, layers, lead_zones, pages, stats, tiles, users):
+    modules = (
+        analysis,
+        auth_routes,
+        field,
+        layers,
+        lead_zones,
+        pages,
+        photos,
+        stats,
+        tiles,
+        users,
+        walk,
+    )
+    for module in modules:
         routers = [module.router] + ([stats.health_router] if module is stats else [])
         for router in routers:
             for route in router.routes:
@@ -135,6 +96,9 @@ _PATH_VALUES = {
     "x": "0",
     "y": "0",
     "username": "u-viewer",
+    "uid": "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b",
+    "size": "thumb",
+    "conflict_id": "1",
 }
 #: Operations anonymous callers may use, by (method, path).
 _OPEN = {

@@ -103,7 +103,10 @@ FIELD_UI: dict[str, str] = {
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One field of the form: name, zh-CN label, kind (``int``, ``percent``, ``str``)."""
+    """One field of the form: name, zh-CN label and kind.
+
+    Kinds: ``int``, ``percent``, ``str``, ``text`` (several lines) and ``date``.
+    """
 
     name: str
     label: str
