@@ -201,6 +201,7 @@ def _edit(page: Page, code: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         _set_input(page, name, value)
     page.click('[data-action="save"]')
+
     page.wait_for(
         f"GridField.state.edits.length === {before + 1}",
         what=f"edit of {code} saved",
@@ -305,7 +306,13 @@ def test_field_page_records_offline_and_resolves_conflicts(
         "流动党员数",
         "楼长",
         "楼长电话",
+        "走访日期",
+        "备注",
     ]
+    # Opening the form is visiting: the date is today's, and the note a text area.
+    today = page.evaluate("new Date().toLocaleDateString('sv')")  # YYYY-MM-DD, local
+    assert page.evaluate("document.querySelector('[name=\"visited_on\"]').value") == today
+    assert page.evaluate("document.querySelector('[name=\"note\"]').tagName") == "TEXTAREA"
     small = page.evaluate(
         "[...document.querySelectorAll('.gm-field-form button, .gm-field-locate')]"
         ".filter(b => b.offsetParent !== null)"
@@ -319,6 +326,8 @@ def test_field_page_records_offline_and_resolves_conflicts(
     first = _edit(page, "B1", {"households": "65"})
     _wait_state(page, first, "sent")
     assert _building(t1_db, "B1").households == 65
+    visit = _rows(t1_db, "SELECT visited_on::text FROM buildings WHERE code = 'B1'")[0][0]
+    assert visit == today, "saving the form records the visit"
     assert page.evaluate(
         "document.querySelector('.gm-field-item[data-code=\"B1\"]').dataset.visited"
     ) == ("true")
@@ -451,7 +460,52 @@ def test_field_page_records_offline_and_resolves_conflicts(
     assert len(_history(t1_db, "B2")) == 3
     assert text_of(page, '[data-role="queue"]') == "修改已全部发送"
 
-    assert _errors(page, conflicts=1) == []
+    # 7. A photo taken offline waits on the tablet and is sent once when online again.
+    _network(browser, page, offline=True)
+    page.wait_for("!navigator.onLine", across_reloads=True, timeout=30)
+    page.click('.gm-field-item[data-code="B2"] [data-action="open"]')
+    photo = page.evaluate(
+        """(async () => {
+          const c = document.createElement('canvas');
+          c.width = 3000; c.height = 1000;
+          const g = c.getContext('2d');
+          g.fillStyle = '#c00'; g.fillRect(0, 0, 3000, 1000);
+          const blob = await new Promise((r) => c.toBlob(r, 'image/png'));
+          return GridField.takePhoto(blob);
+        })()""",
+        await_promise=True,
+    )
+    _wait_state(page, photo, "pending")
+    assert page.evaluate("document.querySelectorAll('.gm-field-photo-waiting').length") == 1
+    assert _rows(t1_db, "SELECT count(*) FROM building_photos")[0][0] == 0
+    page.click('[data-action="close-form"]')
+    _network(browser, page, offline=False)
+    _wait_state(page, photo, "sent")
+    (kept,) = _rows(
+        t1_db,
+        "SELECT p.width, p.height, p.taken_by, b.code FROM building_photos p"
+        " JOIN buildings b ON b.id = p.building_id",
+    )
+    assert tuple(kept) == (2048, 683, USERNAME, "B2"), "shrunk on the device, kept once"
+
+    # 8. A conflict resolved by keeping the other value: nothing sent but the dismissal.
+    _admin_edit(base, "B2", {"floating_residents": 9})
+    sixth = _edit(page, "B2", {"floating_residents": "12"})
+    page.wait_for(
+        "!document.querySelector('[data-role=\"conflict\"]').hidden",
+        across_reloads=True,
+        timeout=30,
+    )
+    assert _rows(t1_db, "SELECT count(*) FROM edit_conflicts WHERE resolved_at IS NULL")[0][0] == 1
+    page.click('.gm-field-choice[data-field="floating_residents"][data-choice="current"]')
+    page.click('[data-action="conflict-submit"]')
+    _wait_state(page, sixth, "resolved")
+    page.wait_for("GridField.waiting() === 0", across_reloads=True, timeout=30)
+    settled = _rows(t1_db, "SELECT resolution FROM edit_conflicts ORDER BY id")
+    assert [r[0] for r in settled] == ["merged", "dismissed"], "step 5's, then this one"
+    assert len(_history(t1_db, "B2")) == 3, "keeping theirs writes nothing"
+
+    assert _errors(page, conflicts=2) == []
 
 
 def test_field_page_routes(settings: Any) -> None:
@@ -477,4 +531,5 @@ def test_field_page_routes(settings: Any) -> None:
     with TestClient(app, headers=admin_headers()) as admin:
         html = admin.get("/field").text
         assert "扫楼登记" in html and "/static/gridmap/field.js?v=" in html
-        assert "https://" not in html, "only local files"
+        assert 'src="https://' not in html and 'href="https://' not in html, "only local files"
+        assert "tile.openstreetmap.org" in html  # the basemap's tiles, kept once viewed

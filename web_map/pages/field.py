@@ -27,6 +27,9 @@ OWN_SCRIPTS = ("gridmap/field.js",)
 OWN_STYLES = ("gridmap/field.css",)
 VENDOR_SCRIPTS = ("vendor/leaflet/leaflet.js",)
 VENDOR_STYLES = ("vendor/leaflet/leaflet.css",)
+#: The basemap the page shows, and the hosts whose tiles its worker keeps once viewed.
+BASEMAP_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILE_HOSTS = ("tile.openstreetmap.org",)
 SERVICE_WORKER_SOURCE = STATIC / "gridmap" / "field_sw.js"
 TEMPLATE = "field_page.html.j2"
 
@@ -69,6 +72,15 @@ FIELD_UI: dict[str, str] = {
     "saved_toast": "已保存在本机，将自动发送",
     "invalid_number": "{label}应为不小于 0 的整数",
     "invalid_percent": "{label}应在 0 到 100 之间",
+    "invalid_date": "{label}不能晚于今天",
+    "photo": "楼栋照片",
+    "photo_take": "拍照",
+    "photo_count": "{n} 张照片",
+    "photo_saved": "照片已保存在本机，将自动发送",
+    "photo_waiting": "待发送的照片",
+    "photo_summary": "照片",
+    "photo_unsupported": "此浏览器不能保存照片，请升级浏览器",
+    "dismiss_summary": "冲突：保留他人的值",
     "percent_unit": "%",
     "state_saved": "已保存",
     "state_pending": "待发送",
@@ -174,6 +186,7 @@ def field_config(data: FieldPageData, version: str | None = None) -> dict[str, A
         "root": root,
         "page": f"{root}/field",
         "swUrl": _sw_url(root),
+        "basemapUrl": BASEMAP_URL,
         "swScope": f"{root}/field",
         "loginUrl": f"{root}/login",
         "version": version,
@@ -226,6 +239,10 @@ def field_service_worker(static_url: str = "/static", root: str = "") -> str:
         ),
         # GET answers kept for offline use (network first): who I am, the buildings.
         "data": [f"{root}/api/auth/me", f"{root}/api/layers/buildings"],
+        # Basemap hosts whose viewed tiles are kept for offline use, and how many at most
+        # (about 25 kB each: 3,000 tiles are a few grids at zoom 15 to 19).
+        "tiles": list(TILE_HOSTS),
+        "maxTiles": 3000,
     }
     source = SERVICE_WORKER_SOURCE.read_text(encoding="utf-8")
     return f"self.GRIDMAP_FIELD_SW = {to_js(config)};\n{source}"

@@ -123,6 +123,11 @@
     return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
   }
   const today = () => day(Date.now());
+  function isoToday() {
+    const d = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  }
 
   function same(a, b) {
     const norm = (v) => (v === undefined || v === '' ? null : v);
@@ -197,7 +202,7 @@
   function shown(id) {
     const props = Object.assign({}, known(id));
     editsOf(id).forEach((e) => {
-      if (WAITING.includes(e.state)) {
+      if (WAITING.includes(e.state) && e.changes) {
         Object.assign(props, e.changes);
       }
     });
@@ -338,8 +343,14 @@
       }
     });
     state.edits.forEach((e) => {
-      if (day(e.created) === now && e.state !== 'refused') {
+      if (day(e.created) === now && e.state !== 'refused' && e.kind !== 'dismiss') {
         out.add(e.fid);
+      }
+    });
+    const iso = isoToday();
+    state.buildings.forEach((f, id) => {
+      if (shown(id).visited_on === iso) {
+        out.add(id);
       }
     });
     return out;
@@ -372,8 +383,9 @@
     map = L.map('gm-field-map', { zoomControl: true, attributionControl: true });
     const basemap = new URLSearchParams(location.search).get('basemap') || 'osm';
     if (basemap === 'osm') {
-      L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
+      L.tileLayer(CONFIG.basemapUrl, {
         maxZoom: 19,
+        crossOrigin: true, // a CORS answer the worker may keep (an opaque one it may not)
         attribution: '&copy; OpenStreetMap',
       }).addTo(map);
     }
@@ -506,6 +518,12 @@
   }
 
   function summary(edit) {
+    if (edit.kind === 'photo') {
+      return T.photo_summary;
+    }
+    if (edit.kind === 'dismiss') {
+      return T.dismiss_summary;
+    }
     return Object.keys(edit.changes)
       .map((k) => `${LABEL[k] || k} ${shownValue(k, edit.before[k])} \u2192 ${shownValue(k, edit.changes[k])}`)
       .join('; ');
@@ -632,12 +650,22 @@
     FIELDS.forEach((spec) => {
       const row = el('label', 'gm-field-row');
       row.append(el('span', 'gm-field-row-label', spec.kind === 'percent' ? `${spec.label} (${T.percent_unit})` : spec.label));
-      const input = document.createElement('input');
+      const input = document.createElement(spec.kind === 'text' ? 'textarea' : 'input');
       input.name = spec.name;
       input.className = 'gm-field-input';
       input.value = inputValue(spec, p[spec.name]);
       input.disabled = !CONFIG.user.mayEdit;
-      if (spec.kind === 'str') {
+      if (spec.kind === 'date') {
+        // Opening the form is visiting the building: saving records today's visit.
+        input.type = 'date';
+        input.max = isoToday();
+        input.value = isoToday();
+        row.append(input);
+      } else if (spec.kind === 'text') {
+        input.rows = 3;
+        input.maxLength = 500;
+        row.append(input);
+      } else if (spec.kind === 'str') {
         input.type = spec.name.endsWith('phone') ? 'tel' : 'text';
         input.autocomplete = 'off';
         row.append(input);
@@ -660,6 +688,8 @@
       box.append(row);
     });
     document.querySelector('[data-action="save"]').disabled = !CONFIG.user.mayEdit;
+    document.querySelector('[data-role="photo-input"]').disabled = !CONFIG.user.mayEdit;
+    drawPhotos(id);
     drawFormState(id);
     $('form').hidden = false;
   }
@@ -687,9 +717,12 @@
   function readForm() {
     const out = {};
     for (const spec of FIELDS) {
-      const input = document.querySelector(`.gm-field-form input[name="${spec.name}"]`);
+      const input = document.querySelector(`.gm-field-form [name="${spec.name}"]`);
       const raw = input.value.trim();
-      if (spec.kind === 'str') {
+      if (spec.kind === 'date' && raw > isoToday()) {
+        return { error: format(T.invalid_date, { label: spec.label }) };
+      }
+      if (spec.kind === 'str' || spec.kind === 'text' || spec.kind === 'date') {
         out[spec.name] = raw === '' ? null : raw;
       } else if (raw === '') {
         out[spec.name] = null;
@@ -758,6 +791,99 @@
     return edit.id;
   }
 
+  // --- photos ------------------------------------------------------------------------------
+
+  const PHOTO_SIDE = 2048;
+  const photoList = new Map(); // id -> the server's photos of the building, once read
+
+  /** Shrink a camera photo on the device (upright, at most 2048 px, JPEG): less to send. */
+  async function shrink(file) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    } catch {
+      return file; // a format the browser cannot draw: the server says what is wrong with it
+    }
+    const scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+    return blob || file;
+  }
+
+  async function takePhoto(file) {
+    const id = state.selected;
+    if (id === null || !file || !CONFIG.user.mayEdit) {
+      return null;
+    }
+    const now = shown(id);
+    const uid = window.crypto && window.crypto.randomUUID ? window.crypto.randomUUID() : null;
+    if (!uid) {
+      $('form-error').textContent = T.photo_unsupported;
+      return null;
+    }
+    const edit = {
+      id: `photo-${uid}`,
+      kind: 'photo',
+      uid,
+      blob: await shrink(file),
+      user: USER,
+      fid: id,
+      code: now.code || null,
+      name: String(now.name || now.code || id),
+      state: 'saved',
+      order: nextOrder(),
+      created: Date.now(),
+      attempts: 0,
+    };
+    await putRecord('edits', edit);
+    state.edits.push(edit);
+    toast(T.photo_saved);
+    drawPhotos(id);
+    render();
+    flush();
+    return edit.id;
+  }
+
+  async function drawPhotos(id) {
+    const box = $('form-photos');
+    box.textContent = '';
+    const local = editsOf(id).filter((e) => e.kind === 'photo' && e.blob);
+    local.forEach((e) => {
+      const img = el('img', 'gm-field-photo gm-field-photo-waiting');
+      img.src = URL.createObjectURL(e.blob);
+      img.alt = T.photo_waiting;
+      img.dataset.state = e.state;
+      box.append(img);
+    });
+    let kept = photoList.get(id);
+    if (!kept && navigator.onLine) {
+      try {
+        const answer = await fetch(`${ROOT}/api/layers/buildings/${id}/photos`, {
+          credentials: 'same-origin',
+          headers: { Accept: 'application/json' },
+        });
+        kept = answer.ok ? await answer.json() : [];
+        photoList.set(id, kept);
+      } catch {
+        kept = [];
+      }
+    }
+    if (state.selected !== id) {
+      return;
+    }
+    (kept || []).forEach((p) => {
+      const img = el('img', 'gm-field-photo');
+      img.src = p.thumb_url;
+      img.alt = p.caption || T.photo;
+      img.loading = 'lazy';
+      box.append(img);
+    });
+    $('photo-count').textContent = format(T.photo_count, { n: local.length + (kept || []).length });
+  }
+
   // --- sending -----------------------------------------------------------------------------
 
   /** The next edit to send: the oldest waiting one not behind a conflict of its building. */
@@ -767,7 +893,7 @@
     for (const e of ordered) {
       if (e.state === 'conflict') {
         blocked.add(e.fid);
-      } else if (WAITING.includes(e.state) && !blocked.has(e.fid)) {
+      } else if (WAITING.includes(e.state) && (e.kind || !blocked.has(e.fid))) {
         return e;
       }
     }
@@ -829,8 +955,75 @@
     }
   }
 
+  /** Send a photo (PUT by its id: a resend makes no second photo) or a dismissal. */
+  async function sendOther(edit) {
+    let answer;
+    try {
+      if (edit.kind === 'photo') {
+        const form = new FormData();
+        form.append('file', edit.blob, `${edit.uid}.jpg`);
+        answer = await fetch(`${ROOT}/api/layers/buildings/${edit.fid}/photos/${edit.uid}`, {
+          method: 'PUT',
+          credentials: 'same-origin',
+          headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
+          body: form,
+        });
+      } else {
+        answer = await fetch(`${ROOT}/api/conflicts/${edit.conflictId}/dismiss`, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
+        });
+      }
+    } catch {
+      failed(edit);
+      await putRecord('edits', edit);
+      return false;
+    }
+    state.sends += 1;
+    let body = null;
+    try {
+      body = await answer.json();
+    } catch {
+      body = null;
+    }
+    const detail = body && Array.isArray(body.detail) ? body.detail[0] : null;
+    if (answer.ok || (edit.kind === 'dismiss' && answer.status === 404)) {
+      state.failures = 0;
+      state.retryAt = 0;
+      edit.state = 'sent';
+      edit.sent = Date.now();
+      delete edit.blob; // kept on the server now; the device keeps the record only
+      delete edit.error;
+      await putRecord('edits', edit);
+      if (edit.kind === 'photo') {
+        photoList.delete(edit.fid);
+      }
+      return true;
+    }
+    state.failures = 0;
+    if (answer.status === 401 || (answer.status === 403 && detail && detail.loc && detail.loc.includes('X-CSRF-Token'))) {
+      edit.state = 'pending';
+      await putRecord('edits', edit);
+      loginExpired();
+      return false;
+    }
+    if (answer.status >= 500 || answer.status === 429 || answer.status === 408) {
+      failed(edit);
+      await putRecord('edits', edit);
+      return false;
+    }
+    edit.state = 'refused';
+    edit.error = errorText(body) || String(answer.status);
+    await putRecord('edits', edit);
+    return true;
+  }
+
   /** Send one edit; return whether to go on with the next. */
   async function send(edit) {
+    if (edit.kind) {
+      return sendOther(edit);
+    }
     const base = baseOf(edit);
     let answer;
     try {
@@ -893,6 +1086,7 @@
       }
       edit.state = 'conflict';
       edit.conflict = {
+        id: ctx.conflict_id || null,
         current_version: Number(ctx.current_version || known(edit.fid).version || edit.base),
         fields,
       };
@@ -1056,6 +1250,25 @@
       };
       records.push(next);
       state.edits.push(next);
+    } else if (edit.conflict.id) {
+      // Every value kept as the other person left it: the server's record is settled too.
+      next = {
+        id: newId(),
+        kind: 'dismiss',
+        user: USER,
+        fid: edit.fid,
+        code: edit.code,
+        name: edit.name,
+        conflictId: edit.conflict.id,
+        changes: {},
+        before: {},
+        state: 'saved',
+        order: edit.order,
+        created: Date.now(),
+        attempts: 0,
+      };
+      records.push(next);
+      state.edits.push(next);
     }
     await putEdits(records);
     closeConflict();
@@ -1154,6 +1367,12 @@
     }
   });
 
+  document.querySelector('[data-role="photo-input"]').addEventListener('change', (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = '';
+    takePhoto(file);
+  });
+
   document.querySelector('.gm-field-form').addEventListener('submit', (event) => {
     event.preventDefault();
     saveForm();
@@ -1238,6 +1457,7 @@
     saveForm,
     openConflict,
     resolveConflict,
+    takePhoto,
     shown,
     waiting: () => state.edits.filter((e) => WAITING.includes(e.state)).length,
     get map() {

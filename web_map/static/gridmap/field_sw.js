@@ -8,7 +8,11 @@
  * - The page itself (/field, any query) and the data it reads (/api/auth/me, the buildings)
  *   are network first: each good answer is kept, and answered from the cache when the
  *   network fails (then with the header X-Gridmap-From-Cache: 1).
- * - Writes (PATCH) are never touched: the page queues them in IndexedDB itself.
+ * - Basemap tiles the user has viewed (CONFIG.tiles: their hosts) are kept, at most
+ *   CONFIG.maxTiles of them, oldest dropped first, and answered from the cache when the
+ *   network fails: the streets around a grid stay on the map offline. Nothing is fetched
+ *   ahead of the user (the public basemaps' terms forbid bulk downloads; docs/field.md).
+ * - Writes (PATCH, PUT) are never touched: the page queues them in IndexedDB itself.
  */
 (function () {
   'use strict';
@@ -17,6 +21,8 @@
   const PREFIX = 'gridmap-field-shell-';
   const SHELL = PREFIX + CONFIG.version;
   const DATA = 'gridmap-field-data';
+  const TILES = 'gridmap-field-tiles';
+  let stored = 0; // tiles put since the last trim
 
   async function cachePage(cache) {
     const answer = await fetch(CONFIG.page, { credentials: 'same-origin', cache: 'no-store' });
@@ -107,6 +113,35 @@
     return answer;
   }
 
+  async function trim(cache) {
+    const keys = await cache.keys();
+    const over = keys.length - CONFIG.maxTiles;
+    await Promise.all(keys.slice(0, Math.max(over, 0)).map((k) => cache.delete(k)));
+  }
+
+  async function tile(request) {
+    const cache = await caches.open(TILES);
+    try {
+      const answer = await fetch(request);
+      if (answer.ok && answer.type === 'cors') {
+        await cache.delete(request); // put again: the newest at the end of the keys
+        await cache.put(request, answer.clone());
+        stored += 1;
+        if (stored >= 100) {
+          stored = 0;
+          await trim(cache);
+        }
+      }
+      return answer;
+    } catch (err) {
+      const kept = await cache.match(request);
+      if (kept) {
+        return kept;
+      }
+      throw err;
+    }
+  }
+
   self.addEventListener('fetch', (event) => {
     const request = event.request;
     if (request.method !== 'GET') {
@@ -114,7 +149,10 @@
     }
     const url = new URL(request.url);
     if (url.origin !== self.location.origin) {
-      return; // basemap tiles and the like: not ours to keep
+      if (CONFIG.tiles.includes(url.host)) {
+        event.respondWith(tile(request));
+      }
+      return;
     }
     const path = url.pathname;
     if (request.mode === 'navigate' && path === CONFIG.page) {
