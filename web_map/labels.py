@@ -45,7 +45,11 @@ MATURITY: Final = domain.MATURITY
 SHADING: Final = {
     "households": {"button": "按户数", "title": "楼栋户数", "unit": " 户"},
     "occupancy": {"button": "按入住率", "title": "楼栋入住率", "unit": "%"},
+    "visit": {"button": "按走访", "title": "最近走访", "unit": " 天"},
 }
+#: The visit shading's classes (days since the last visit) and its "never visited".
+VISIT_CLASSES: Final = ("今天", "1–7 天前", "8–30 天前", "31–90 天前", "90 天以前")
+NEVER_VISITED: Final = "从未走访"
 NO_DATA: Final = "无数据"
 
 #: Strings of the page's scripts: popups, panel, search, legend, loading and errors.
@@ -100,6 +104,12 @@ UI: Final = {
     "panel_community_tab": "社区",
     "panel_grid_tab": "网格",
     "panel_no_grid": "地图中心不在任何网格内",
+    "walk_title": "今日走访",
+    "walk_visited": "已走访 {done} / {total} 栋",
+    "walk_conflicts": "{n} 条冲突待处理",
+    "walk_no_conflicts": "无待处理冲突",
+    "walk_conflict": "冲突：{name}（{who}，{fields}）",
+    "walk_edit": "{time} {name}：{who} 修改{fields}",
     "registered": "户籍",
     "floating": "流动",
     "buildings": "楼栋数",

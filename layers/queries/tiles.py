@@ -24,6 +24,7 @@ TILE_PROPERTIES: dict[str, tuple[str, ...]] = {
         "lead_name",
         "compound_name",
         "grid_name",
+        "visit_age_days",
     ),
     "compounds": ("code", "name", "households", "residents", "build_year", "maturity"),
     "grids": ("code", "name", "officer_name", "households"),
@@ -66,12 +67,18 @@ def vector_tile(
         "compound_name": ("p_c.name", "LEFT JOIN compounds p_c ON p_c.id = t.compound_id"),
         "grid_name": ("p_g.name", "LEFT JOIN grids p_g ON p_g.id = t.grid_id"),
         "gate": ("p_gate.code", "LEFT JOIN gates p_gate ON p_gate.id = t.gate_id"),
+        # Days since the last visit, counted in China's days (docs/field.md, "走访").
+        "visit_age_days": (
+            "((now() AT TIME ZONE 'Asia/Shanghai')::date - t.visited_on)",
+            "",
+        ),
     }
     props, join_sql = [], []
     for name in TILE_PROPERTIES[layer]:
         if name in joins:
             props.append(f"{joins[name][0]} AS {name}")
-            join_sql.append(joins[name][1])
+            if joins[name][1]:
+                join_sql.append(joins[name][1])
         elif name in PERSONAL_COLUMNS and not personal:
             props.append(
                 f"CASE WHEN coalesce(t.{name}, '') = '' THEN t.{name} ELSE left(t.{name}, 1) "

@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import mapbox_vector_tile
 from sqlalchemy import text
 
 from layers.domain import china_today
 from tests.api.roles import World
+from tests.api.test_tiles import b1_lonlat, tile_of
+from web_map.pages.officer import _schemes as officer_schemes
 
 
 def _patch(
@@ -135,3 +138,24 @@ def test_a_conflict_given_up_is_dismissed_by_its_author_or_the_grids_officer(wor
         world.client.post("/api/conflicts/99999/dismiss", headers=world.as_("officer")).status_code
         == 404
     )
+
+
+def test_the_officers_map_colours_buildings_by_their_last_visit(world: World) -> None:
+    week_ago = (china_today() - timedelta(days=6)).isoformat()
+    assert _patch(world, "field", "B1", {"visited_on": week_ago}).status_code == 200
+    assert (
+        _patch(world, "field", "B2", {"visited_on": china_today().isoformat()}).status_code == 200
+    )
+    x, y = tile_of(*b1_lonlat(), 14)
+    tile = world.client.get(f"/tiles/buildings/14/{x}/{y}.pbf", headers=world.as_("viewer"))
+    features = mapbox_vector_tile.decode(tile.content)["buildings"]["features"]
+    ages = {f["properties"]["code"]: f["properties"].get("visit_age_days") for f in features}
+    assert ages["B1"] == 6 and ages["B2"] == 0
+    assert ages.get("B3") is None  # never visited: no value, drawn as 从未走访
+    # The page offers the shading, its classes by the same breaks, and the walk panel.
+    page = world.client.get("/map?community=T1", headers=world.as_("officer")).text
+    for words in ("按走访", "最近走访", "1–7 天前", "从未走访", "今日走访"):
+        assert words in page, words
+    scheme = officer_schemes()["visit"]
+    colours = [scheme["colors"][sum(age >= b for b in scheme["breaks"])] for age in (0, 6, 45)]
+    assert colours == [scheme["colors"][0], scheme["colors"][1], scheme["colors"][3]]

@@ -39,7 +39,7 @@ from web_map.pages.base import (
     validate,
 )
 
-ShadingName = Literal["households", "occupancy"]
+ShadingName = Literal["households", "occupancy", "visit"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,12 @@ SHADINGS: Final[dict[str, Shading]] = {
         ("#d7301f", "#f98e52", "#fddf8b", "#a2d48a", "#2f9a4f"),
         percent=True,
     ),
+    # Days since the last visit (扫楼): today, this week, this month, this quarter, older.
+    "visit": Shading(
+        "visit_age_days",
+        (1, 8, 31, 91),
+        ("#1a7f3c", "#7cc47f", "#fddf8b", "#f98e52", "#d7301f"),
+    ),
 }
 
 
@@ -97,12 +103,14 @@ def _schemes() -> dict[str, dict[str, Any]]:
     schemes = {}
     for name, shading in SHADINGS.items():
         text = labels.SHADING[name]
-        classes = class_labels(shading, text["unit"])
+        visit = name == "visit"
+        classes = list(labels.VISIT_CLASSES) if visit else class_labels(shading, text["unit"])
         schemes[name] = {
             "property": shading.property,
             "breaks": list(shading.breaks),
             "colors": list(shading.colors),
             "nodata": NO_DATA_COLOR,
+            "nodataLabel": labels.NEVER_VISITED if visit else labels.NO_DATA,
             "title": text["title"],
             "classes": [
                 {"color": c, "label": t} for c, t in zip(shading.colors, classes, strict=True)
@@ -148,6 +156,7 @@ def _panel_labels() -> dict[str, str]:
         "unit_people",
         "unit_buildings",
         "unknown",
+        "walk_title",
     )
     return {key: labels.UI[key] for key in keys}
 

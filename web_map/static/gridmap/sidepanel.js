@@ -88,6 +88,7 @@
           .then(function (data) {
             last = data;
             render();
+            map.fire('gridmap:stats');
             GridMap.state.statsLoaded++;
             el.classList.remove('gm-panel-loading');
           })
@@ -100,6 +101,70 @@
             GridMap.notify(GridMap.text('load_failed', { what: ui.stats }));
           });
       }
+
+      // The day's walk (扫楼) of the community in view: visits, edits, conflicts waiting.
+      var walkOf = null;
+      var walkTimer = null;
+      function walk(code) {
+        var box = el.querySelector('[data-role="walk"]');
+        if (!code) {
+          box.hidden = true;
+          return;
+        }
+        walkOf = code;
+        GridMap.fetchJSON('/api/walk', { community: code })
+          .then(function (w) {
+            if (walkOf !== code) {
+              return;
+            }
+            box.hidden = false;
+            box.querySelector('[data-walk="visited"]').textContent = GridMap.text('walk_visited', {
+              done: fmt.int(w.visited),
+              total: fmt.int(w.total),
+            });
+            var waiting = box.querySelector('[data-walk="conflicts"]');
+            waiting.textContent = w.conflicts.length
+              ? GridMap.text('walk_conflicts', { n: w.conflicts.length })
+              : ui.walk_no_conflicts;
+            waiting.classList.toggle('gm-walk-alert', w.conflicts.length > 0);
+            var list = box.querySelector('[data-walk="items"]');
+            list.textContent = '';
+            w.conflicts.slice(0, 5).forEach(function (c) {
+              var li = document.createElement('li');
+              li.className = 'gm-walk-conflict';
+              li.textContent = GridMap.text('walk_conflict', {
+                name: c.name || c.code,
+                who: c.username,
+                fields: c.fields.map(function (f) { return f.zh; }).join('、'),
+              });
+              list.appendChild(li);
+            });
+            w.edits.slice(0, 5).forEach(function (e) {
+              var li = document.createElement('li');
+              li.textContent = GridMap.text('walk_edit', {
+                time: new Date(e.changed_at).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' }),
+                name: e.name || e.code,
+                who: e.changed_by,
+                fields: e.fields_zh.join('、'),
+              });
+              list.appendChild(li);
+            });
+            GridMap.state.walkLoaded = (GridMap.state.walkLoaded || 0) + 1;
+          })
+          .catch(function (err) {
+            console.warn('gridmap: walk', err);
+          });
+        clearTimeout(walkTimer);
+        walkTimer = setTimeout(function () {
+          walk(walkOf);
+        }, 60000);
+      }
+      map.on('gridmap:stats', function () {
+        var code = last && last.community ? last.community.code : null;
+        if (code !== walkOf) {
+          walk(code);
+        }
+      });
 
       el.querySelectorAll('[data-level]').forEach(function (b) {
         b.addEventListener('click', function () {
