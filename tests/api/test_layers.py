@@ -185,6 +185,7 @@ def test_patch_with_versions(client: TestClient) -> None:
     assert stale.json()["detail"][0]["ctx"] == {
         "current_version": 2,
         "fields": [{"field": "households", "base": 40, "current": 44, "proposed": 41}],
+        "conflict_id": 1,  # kept until its author decides (docs/field.md, "冲突")
     }
     # One changing another field is merged onto version 2: both changes stay.
     merged = client.patch(
@@ -229,7 +230,7 @@ def test_stale_version_refused_and_nothing_written(client: TestClient, engine_: 
     )
     assert r.status_code == 409
     assert "当前版本 2" in r.json()["detail"][0]["msg"]
-    assert snapshot(engine_) == before
+    assert _kept_conflict(snapshot(engine_), before) == 1
 
 
 def test_etag_and_if_match(client: TestClient, engine_: Engine) -> None:
@@ -256,7 +257,18 @@ def test_etag_and_if_match(client: TestClient, engine_: Engine) -> None:
         url, json={"properties": {"households": 1}, "version": 5}, headers={"If-Match": '"6"'}
     )
     assert both.status_code == 422 and "不一致" in both.json()["detail"][0]["msg"]
-    assert snapshot(engine_) == before
+    assert _kept_conflict(snapshot(engine_), before) == 1
+
+
+def _kept_conflict(after: dict[str, tuple[int, str]], before: dict[str, tuple[int, str]]) -> int:
+    """Check that a refused edit changed nothing but the conflict kept for its author.
+
+    Return how many conflicts are kept (docs/field.md, "冲突").
+    """
+    assert {t: v for t, v in after.items() if t != "edit_conflicts"} == {
+        t: v for t, v in before.items() if t != "edit_conflicts"
+    }
+    return after["edit_conflicts"][0] - before["edit_conflicts"][0]
 
 
 def test_patch_writes_only_the_sent_field(client: TestClient, engine_: Engine) -> None:
