@@ -987,7 +987,6 @@
     } catch {
       body = null;
     }
-    const detail = body && Array.isArray(body.detail) ? body.detail[0] : null;
     if (answer.ok || (edit.kind === 'dismiss' && answer.status === 404)) {
       state.failures = 0;
       state.retryAt = 0;
@@ -1002,6 +1001,15 @@
       return true;
     }
     state.failures = 0;
+    return unsent(edit, answer, body);
+  }
+
+  /**
+   * An answer that is no success, for an edit of any kind: log in again (the edit waits),
+   * try again later (the server or the network failed) or give up (the server said why).
+   */
+  async function unsent(edit, answer, body) {
+    const detail = body && Array.isArray(body.detail) ? body.detail[0] : null;
     if (answer.status === 401 || (answer.status === 403 && detail && detail.loc && detail.loc.includes('X-CSRF-Token'))) {
       edit.state = 'pending';
       await putRecord('edits', edit);
@@ -1065,12 +1073,6 @@
     }
     state.failures = 0;
     const detail = body && Array.isArray(body.detail) ? body.detail[0] : null;
-    if (answer.status === 401 || (answer.status === 403 && detail && detail.loc && detail.loc.includes('X-CSRF-Token'))) {
-      edit.state = 'pending';
-      await putRecord('edits', edit);
-      loginExpired();
-      return false;
-    }
     if (answer.status === 409 && detail && detail.type === 'version_conflict') {
       const ctx = detail.ctx || {};
       await refresh(edit.fid);
@@ -1096,15 +1098,7 @@
       }
       return true;
     }
-    if (answer.status >= 500 || answer.status === 429 || answer.status === 408) {
-      failed(edit);
-      await putRecord('edits', edit);
-      return false;
-    }
-    edit.state = 'refused';
-    edit.error = errorText(body) || String(answer.status);
-    await putRecord('edits', edit);
-    return true;
+    return unsent(edit, answer, body);
   }
 
   /** Edits that cannot go now (offline, backing off) wait: 待发送 rather than 已保存. */
