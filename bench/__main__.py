@@ -17,6 +17,7 @@ MODULES = (
     "bench.bench_venues",
     "bench.bench_lead_zones",
     "bench.bench_field_edits",
+    "bench.bench_split",
 )
 
 

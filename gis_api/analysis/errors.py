@@ -20,6 +20,9 @@ __all__ = [
     "MissingColumnError",
     "NeighbourGraphError",
     "OptionError",
+    "SplitColumnError",
+    "SplitCrsError",
+    "SplitInputError",
     "UnknownGateError",
 ]
 
@@ -112,3 +115,24 @@ class LockConflictError(AnalysisInputError):
     """Locked zones that overlap, are empty or name buildings that do not exist."""
 
     type = "lock_conflict"
+
+
+# --- the community split planner ----------------------------------------------------------------
+
+
+class SplitInputError(AnalysisInputError):
+    """A community (or unit graph) that cannot be split as asked: too few units, islands."""
+
+    type = "invalid_split_input"
+
+
+class SplitCrsError(SplitInputError, CrsError):
+    """A split's layer without a projected CRS in metres: caught as either, typed as a CRS."""
+
+    type = CrsError.type
+
+
+class SplitColumnError(SplitInputError, MissingColumnError):
+    """A column the split needs is not there: caught as either, typed as a missing column."""
+
+    type = MissingColumnError.type
