@@ -91,7 +91,9 @@ def _root(
 
 db_app = typer.Typer(help="数据库：启动、停止、状态、迁移", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据：加载演示社区、生成任意规模的城市", no_args_is_help=True)
-analyze_app = typer.Typer(help="分析：15 分钟服务圈、红房子选址、楼长责任区", no_args_is_help=True)
+analyze_app = typer.Typer(
+    help="分析：15 分钟服务圈、红房子选址、楼长责任区、社区拆分", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(analyze_app, name="analyze")
@@ -530,6 +532,70 @@ def analyze_lead_zones(
             else "未保存（加 --save 保存）\n"
         )
         + f"已写入 {out}"
+    )
+
+
+@analyze_app.command("split")
+def analyze_split(
+    community: Annotated[str, typer.Option("--community", help="社区编号")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="输出：.csv（每个方案每栋楼一行：plan、building_id、unit_id、part）"
+        ),
+    ],
+    parts: Annotated[int, typer.Option("--parts", help="分成几部分（2–8）")] = 2,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="人口（或户数）均衡容差，默认 0.05")
+    ] = 0.05,
+    plans: Annotated[int, typer.Option("--plans", help="最多给出几个方案")] = 5,
+    by: Annotated[
+        str, typer.Option("--by", help="按 residents（人口）或 households（户数）均衡")
+    ] = ("residents"),
+    boundaries: Annotated[
+        Path | None,
+        typer.Option("--boundaries", help="新社区边界：.geojson（每个方案每部分一个面）"),
+    ] = None,
+) -> None:
+    """社区拆分：小区不拆、各部分连片、人口均衡，给出几个备选方案及各项指标。"""
+    from gis_api.analyses import split as split_glue
+
+    if by not in ("residents", "households"):
+        raise _fail(GridmapError("--by 只能是 residents 或 households", loc=("by",)))
+    try:
+        with _progress() as progress, services.transaction(get_settings()) as session:
+            progress("analyse", 0, 1)
+            options = split_glue.Options(
+                parts=parts,
+                tolerance=tolerance,
+                plans=plans,
+                by="residents" if by == "residents" else "households",
+            )
+            result = split_glue.run(session, community, options)
+            progress("analyse", 1, 1)
+        measures = split_glue.measures(result)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        split_glue.assignments(result).to_csv(out, index=False)
+        measures_path = out.with_name(f"{out.stem}-measures.csv")
+        measures.to_csv(measures_path, index=False)
+        if boundaries is not None:
+            from gis_api.analyses import common
+
+            common.write_table(split_glue.boundaries(result), boundaries)
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    lines = [
+        f"方案 {int(r['plan']) + 1}：最大偏差 {float(r['max_deviation_pct']):.1f}%，"
+        f"平均紧凑度 {float(r['mean_pp']):.3f}，"
+        f"边界沿街 {100 * float(r['street_share']):.0f}%，切分网格 {int(r['grids_cut'])} 个"
+        for r in measures.to_dict("records")
+    ]
+    feasible = "" if result.feasible else "（容差内无可行方案：以下为最接近的方案）\n"
+    console.print(
+        f"{len(result.plans)} 个方案，分为 {parts} 部分{feasible}\n"
+        + "\n".join(lines)
+        + f"\n已写入 {out}、{measures_path}"
+        + (f"、{boundaries}" if boundaries is not None else "")
     )
 
 

@@ -555,6 +555,10 @@ def prepare_split(
     perim = np.asarray(shapely.length(terr), dtype=np.float64)
     ei, ej, el, es = _adjacency(terr, street_lines, street_buffer_m)
     n = len(terr)
+    # Shared lengths are measured on the snapped overlay and may exceed a territory's own
+    # length by millimetres on real outlines; a perimeter holds every boundary it shares.
+    shared = np.bincount(ei, weights=el, minlength=n) + np.bincount(ej, weights=el, minlength=n)
+    perim = np.maximum(perim, shared)
     links = _sym(ei, ej, el, n)
     along = _sym(ei, ej, es, n)
     bu = units.building_unit

@@ -15,7 +15,7 @@ One module per concern, every public name re-exported here:
 from __future__ import annotations
 
 from layers.queries.assign import refresh_assignments
-from layers.queries.inputs import AnalysisInputs, analysis_inputs
+from layers.queries.inputs import AnalysisInputs, SplitInputs, analysis_inputs, split_inputs
 from layers.queries.lead_zones import lock_zone, save_zones, stored_zones, zone_roster
 from layers.queries.reads import (
     STORE_CRS,
@@ -37,6 +37,7 @@ __all__ = [
     "AnalysisInputs",
     "Filters",
     "Progress",
+    "SplitInputs",
     "analysis_inputs",
     "community_id",
     "copy_rows",
@@ -48,6 +49,7 @@ __all__ = [
     "refresh_assignments",
     "save_zones",
     "search",
+    "split_inputs",
     "stored_zones",
     "summary",
     "summary_at",

@@ -83,3 +83,37 @@ def analysis_inputs(session: Session, community: str) -> AnalysisInputs:
         WHERE v.community_id = :cid ORDER BY v.code
     """)
     return AnalysisInputs(community, buildings, points, edges, walled, candidates, compounds)
+
+
+@dataclass(frozen=True)
+class SplitInputs:
+    """What the community split reads besides :class:`AnalysisInputs` (EPSG:4326).
+
+    ``community``: its polygon, ``staff`` and ``cadres``; ``floating``: each building's
+    floating residents (by building code); ``grids``: the community's grids.
+    """
+
+    community: gpd.GeoDataFrame
+    floating: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+
+
+def split_inputs(session: Session, community: str) -> SplitInputs:
+    """Read the community's polygon and staff, its grids and buildings' floating residents."""
+    params = {"cid": community_id(session, community)}
+
+    def read(sql: str) -> gpd.GeoDataFrame:
+        return read_frame(session, sql, params)
+
+    return SplitInputs(
+        community=read(
+            "SELECT c.code, c.staff, c.cadres, c.geom FROM communities c WHERE c.id = :cid"
+        ),
+        floating=read(
+            "SELECT b.code AS building_id, coalesce(b.floating_residents, 0) AS floating, b.geom "
+            "FROM buildings b WHERE b.community_id = :cid ORDER BY b.code"
+        ),
+        grids=read(
+            "SELECT g.code AS id, g.geom FROM grids g WHERE g.community_id = :cid ORDER BY g.code"
+        ),
+    )

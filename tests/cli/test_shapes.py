@@ -42,6 +42,7 @@ def test_every_command_on_an_empty_community(env: str, tmp_path: Path) -> None:
         (["analyze", "service-circle", "--community", "T1", "--out", out_file], 2, "楼栋"),
         (["analyze", "venues", "--community", "T1", "--k", "1", "--out", out_file], 2, "楼栋"),
         (["analyze", "lead-zones", "--community", "T1", "--out", out_file], 2, "楼栋"),
+        (["analyze", "split", "--community", "T1", "--out", out_file], 2, "楼栋"),
         (["analyze", "service-circle", "--community", "NOPE", "--out", out_file], 2, "NOPE"),
         (["import", "buildings", str(tmp_path / "missing.geojson")], 2, "missing.geojson"),
     ]
@@ -99,6 +100,39 @@ def test_each_shape_through_the_cli(env: str, tmp_path: Path) -> None:
             assert code == 0, (name, out)
         else:
             assert code == 2 and "gridmap import candidate_venues" in _flat(out), (name, out)
+        # The split: plans whose parts cover the community, or a clear refusal (one unit).
+        plans, edges = folder / "split.csv", folder / "split.geojson"
+        code, out = gridmap(
+            "analyze",
+            "split",
+            "--community",
+            "T1",
+            "--plans",
+            "2",
+            "--out",
+            str(plans),
+            "--boundaries",
+            str(edges),
+        )
+        _no_traceback(out)
+        units = (
+            layers["buildings"]["compound"].fillna(layers["buildings"]["code"]).nunique()
+            if "compound" in layers["buildings"]
+            else len(layers["buildings"])
+        )
+        if units < 2:
+            assert code == 2 and "无法分成 2 部分" in _flat(out), (name, out)
+        else:
+            assert code == 0, (name, out)
+            rows = pd.read_csv(plans)
+            assert set(rows["building_id"]) == set(layers["buildings"]["code"]), name
+            assert set(rows["part"]) == {0, 1}, name
+            parts = gpd.read_file(edges).to_crs(factories.METRIC)
+            area = layers["communities"].to_crs(factories.METRIC).area.sum()
+            for _, plan in parts.groupby("plan"):
+                assert plan.area.sum() == pytest.approx(area, rel=1e-6), name
+                assert plan.union_all().area == pytest.approx(area, rel=1e-6), name
+            assert (folder / "split-measures.csv").exists()
         # The next shape starts from an empty database again.
         code, out = gridmap("db", "status")
         assert code == 0
@@ -167,3 +201,30 @@ def test_real_extract_without_compounds(env: str, tmp_path: Path) -> None:
     assert code == 0, out
     zones = pd.read_csv(tmp_path / "zones.csv")
     assert set(zones["building_id"]) == set(city.layers["buildings"]["code"])
+    # The split of a real place without compounds: every building a unit of its own.
+    edges = tmp_path / "split.geojson"
+    code, out = gridmap(
+        "analyze",
+        "split",
+        "--community",
+        "HD",
+        "--plans",
+        "2",
+        "--out",
+        str(tmp_path / "split.csv"),
+        "--boundaries",
+        str(edges),
+    )
+    _no_traceback(out)
+    assert code == 0, out
+    rows = pd.read_csv(tmp_path / "split.csv")
+    assert set(rows["building_id"]) == set(city.layers["buildings"]["code"])
+    measures = pd.read_csv(tmp_path / "split-measures.csv")
+    assert measures["max_deviation_pct"].min() <= 5.0 + 1e-9  # within the default tolerance
+    metric = gpd.read_file(edges).estimate_utm_crs()
+    area = city.layers["communities"].to_crs(metric).area.sum()
+    parts = gpd.read_file(edges).to_crs(metric)
+    for _, plan in parts.groupby("plan"):
+        # Within 10 m² per km²: what GeoJSON's rounding of an OSM outline leaves.
+        assert plan.union_all().area == pytest.approx(area, rel=1e-5)
+        assert plan.area.sum() == pytest.approx(area, rel=1e-5)  # no overlap
