@@ -854,6 +854,7 @@
     local.forEach((e) => {
       const img = el('img', 'gm-field-photo gm-field-photo-waiting');
       img.src = URL.createObjectURL(e.blob);
+      img.addEventListener('load', () => URL.revokeObjectURL(img.src), { once: true });
       img.alt = T.photo_waiting;
       img.dataset.state = e.state;
       box.append(img);
