@@ -15,6 +15,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 import geopandas as gpd
+import shapely
 from pyproj import CRS
 
 from gis_api.analysis.errors import (
@@ -27,7 +28,7 @@ from gis_api.analysis.errors import (
     OptionError,
 )
 
-__all__ = ["ids", "metric_crs", "positive"]
+__all__ = ["checked_geometries", "ids", "metric_crs", "positive"]
 
 _METRE = frozenset({"metre", "meter", "m"})
 
@@ -110,3 +111,19 @@ def positive(name: str, value: Any) -> float:
         msg = f"参数 {name} 应为正的有限数，实际为 {value!r}"
         raise OptionError(msg, loc=(name,))
     return out
+
+
+def checked_geometries(
+    frame: gpd.GeoDataFrame, ids: Any, *, layer: str = "buildings", noun: str = "楼栋"
+) -> Any:
+    """Return a layer's geometries as an object array, refusing a missing or empty one.
+
+    The refusal names the feature by ``ids`` (in the frame's order) and the layer's ``noun``.
+    """
+    geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
+    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(bad):
+        i = int(bad[0])
+        msg = f"{noun} {ids[i]} 没有几何图形（缺失或为空）"
+        raise GeometryError(msg, loc=(layer, i, "geometry"))
+    return geoms

@@ -23,7 +23,7 @@ import geopandas as gpd
 import shapely
 
 from gis_api.analysis import checks
-from gis_api.analysis.errors import GeometryError, OptionError
+from gis_api.analysis.errors import OptionError
 from gis_api.analysis.graphs import csr_from_pairs
 from gis_api.analysis.walknet import WalkGraph, distances_within, snap_points
 from layers import domain
@@ -128,12 +128,7 @@ def neighbour_graph_walking(
 
 def checked_geometries(buildings: gpd.GeoDataFrame, ids: Objects) -> Objects:
     """Return the buildings' geometries, refusing a missing or empty one (named by ``ids``)."""
-    geoms = np.asarray(buildings.geometry.to_numpy(), dtype=object)
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        i = int(bad[0])
-        msg = f"楼栋 {ids[i]} 没有几何图形（缺失或为空）"
-        raise GeometryError(msg, loc=("buildings", i, "geometry"))
+    geoms: Objects = checks.checked_geometries(buildings, ids)
     return geoms
 
 

@@ -1086,12 +1086,7 @@ def _compounds(
     if len(compounds) == 0:
         return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
     ids = _ids(compounds, "compounds")
-    geoms = np.asarray(compounds.geometry.to_numpy(), dtype=object)
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        i = int(bad[0])
-        msg = f"小区 {ids[i]} 没有几何图形（缺失或为空）"
-        raise GeometryError(msg, loc=("compounds", i, "geometry"))
+    geoms = checks.checked_geometries(compounds, ids, layer="compounds", noun="小区")
     clipped = shapely.intersection(_valid_polygons(geoms), area_c, grid_size=_GRID_M)
     out = np.empty(len(ids), dtype=object)
     taken: list[Any] = []
@@ -1137,12 +1132,7 @@ class _Buildings:
 
 def _buildings(buildings: gpd.GeoDataFrame, comp_ids: Objects) -> _Buildings:
     ids = _ids(buildings, "buildings")
-    geoms = np.asarray(buildings.geometry.to_numpy(), dtype=object)
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        i = int(bad[0])
-        msg = f"楼栋 {ids[i]} 没有几何图形（缺失或为空）"
-        raise GeometryError(msg, loc=("buildings", i, "geometry"))
+    geoms = checks.checked_geometries(buildings, ids, layer="buildings", noun="楼栋")
     figures = {}
     for col, zh, required in (
         ("residents", "居民数", True),
@@ -1582,12 +1572,7 @@ def _points(points: gpd.GeoDataFrame | None, terr: Objects, kinds: Sequence[str]
         ids = _ids(points, "service_points")
     else:
         ids = np.asarray(points.index.to_numpy(), dtype=object)
-    geoms = np.asarray(points.geometry.to_numpy(), dtype=object)
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        i = int(bad[0])
-        msg = f"服务点 {ids[i]} 没有几何图形（缺失或为空）"
-        raise GeometryError(msg, loc=("service_points", i, "geometry"))
+    geoms = checks.checked_geometries(points, ids, layer="service_points", noun="服务点")
     pts = shapely.point_on_surface(geoms)
     unit = np.full(len(ids), -1, dtype=np.int64)
     p_idx, t_idx = STRtree(terr).query(pts, predicate="intersects")
