@@ -956,30 +956,18 @@
     }
   }
 
-  /** Send a photo (PUT by its id: a resend makes no second photo) or a dismissal. */
-  async function sendOther(edit) {
+  /**
+   * Make one request for an edit; return the answer and its JSON body (null when none), or
+   * null when the network failed (the edit then waits, backing off).
+   */
+  async function deliver(edit, url, init) {
     let answer;
     try {
-      if (edit.kind === 'photo') {
-        const form = new FormData();
-        form.append('file', edit.blob, `${edit.uid}.jpg`);
-        answer = await fetch(`${ROOT}/api/layers/buildings/${edit.fid}/photos/${edit.uid}`, {
-          method: 'PUT',
-          credentials: 'same-origin',
-          headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
-          body: form,
-        });
-      } else {
-        answer = await fetch(`${ROOT}/api/conflicts/${edit.conflictId}/dismiss`, {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
-        });
-      }
+      answer = await fetch(url, Object.assign({ credentials: 'same-origin' }, init));
     } catch {
       failed(edit);
       await putRecord('edits', edit);
-      return false;
+      return null;
     }
     state.sends += 1;
     let body = null;
@@ -988,6 +976,30 @@
     } catch {
       body = null;
     }
+    return { answer, body };
+  }
+
+  /** Send a photo (PUT by its id: a resend makes no second photo) or a dismissal. */
+  async function sendOther(edit) {
+    let sent;
+    if (edit.kind === 'photo') {
+      const form = new FormData();
+      form.append('file', edit.blob, `${edit.uid}.jpg`);
+      sent = await deliver(edit, `${ROOT}/api/layers/buildings/${edit.fid}/photos/${edit.uid}`, {
+        method: 'PUT',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
+        body: form,
+      });
+    } else {
+      sent = await deliver(edit, `${ROOT}/api/conflicts/${edit.conflictId}/dismiss`, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() },
+      });
+    }
+    if (!sent) {
+      return false;
+    }
+    const { answer, body } = sent;
     if (answer.ok || (edit.kind === 'dismiss' && answer.status === 404)) {
       state.failures = 0;
       state.retryAt = 0;
@@ -1034,32 +1046,21 @@
       return sendOther(edit);
     }
     const base = baseOf(edit);
-    let answer;
-    try {
-      answer = await fetch(`${ROOT}/api/layers/buildings/${edit.fid}`, {
-        method: 'PATCH',
-        credentials: 'same-origin',
-        headers: {
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-          'If-Match': `W/"${base}"`,
-          'Idempotency-Key': edit.id,
-          'X-CSRF-Token': csrf(),
-        },
-        body: JSON.stringify({ properties: edit.changes }),
-      });
-    } catch {
-      failed(edit);
-      await putRecord('edits', edit);
+    const sent = await deliver(edit, `${ROOT}/api/layers/buildings/${edit.fid}`, {
+      method: 'PATCH',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'If-Match': `W/"${base}"`,
+        'Idempotency-Key': edit.id,
+        'X-CSRF-Token': csrf(),
+      },
+      body: JSON.stringify({ properties: edit.changes }),
+    });
+    if (!sent) {
       return false;
     }
-    state.sends += 1;
-    let body = null;
-    try {
-      body = await answer.json();
-    } catch {
-      body = null;
-    }
+    const { answer, body } = sent;
     if (answer.ok && body && body.properties) {
       state.failures = 0;
       state.retryAt = 0;
