@@ -9,7 +9,7 @@ itself recorded (``history``), and personal fields are masked by :func:`redact`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,7 @@ class Permission(StrEnum):
     EDIT = "edit"
     IMPORT = "import"
     SAVE_PLANS = "save_plans"
+    RESTRUCTURE = "restructure"
     HISTORY = "history"
     RESTORE = "restore"
     MANAGE_USERS = "manage_users"
@@ -36,7 +37,9 @@ P = Permission
 #: The permissions of each role (docs/access.md, "角色").
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
-    "planner": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.IMPORT, P.SAVE_PLANS, P.HISTORY}),
+    "planner": frozenset(
+        {P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.IMPORT, P.SAVE_PLANS, P.RESTRUCTURE, P.HISTORY}
+    ),
     "officer": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.SAVE_PLANS, P.HISTORY}),
     "field": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT}),
     "department": frozenset({P.PUBLIC, P.READ}),
@@ -63,6 +66,7 @@ PERMISSION_NAMES: Mapping[Permission, str] = {
     P.EDIT: "修改图层",
     P.IMPORT: "上传导入文件",
     P.SAVE_PLANS: "保存方案",
+    P.RESTRUCTURE: "调整社区划分",
     P.HISTORY: "查看修改记录",
     P.RESTORE: "恢复历史版本",
     P.MANAGE_USERS: "管理用户",
@@ -134,6 +138,12 @@ class Principal:
     def sees_personal(self) -> bool:
         """Whether personal fields (names, phones) reach this user."""
         return self.role in SEES_PERSONAL
+
+    def working_in(self, community_ids: Iterable[int]) -> Principal:
+        """Return this user with ``community_ids`` added to their communities."""
+        if self.communities is None:
+            return self
+        return replace(self, communities=self.communities | frozenset(community_ids))
 
     def in_community(self, community_id: int | None) -> bool:
         """Whether the community is one this user works in."""

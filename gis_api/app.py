@@ -20,6 +20,7 @@ from gis_api.routes import (
     ogc,
     pages,
     photos,
+    split,
     stats,
     tiles,
     users,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats.health_router)
     app.include_router(analysis.router)
     app.include_router(lead_zones.router)
+    app.include_router(split.router)
     app.include_router(pages.router)
     app.include_router(field.router)
     app.include_router(photos.router)

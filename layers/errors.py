@@ -88,6 +88,13 @@ class ConstraintViolation(GridmapError):
     status = 422
 
 
+class Conflict(GridmapError):
+    """The store changed under a request, or a name it would create is taken."""
+
+    type = "conflict"
+    status = 409
+
+
 class MissingData(GridmapError):
     """A layer an operation needs is still empty: the message says what to import next."""
 

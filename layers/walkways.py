@@ -108,6 +108,36 @@ def import_ways(
         ).scalars()
     )
     session.execute(text("DELETE FROM walk_ways WHERE community_id = :cid"), {"cid": cid})
+    codes = _store_ways(session, cid, ways, progress=progress)
+    report = ImportReport(layer="network", rows=len(ways), crs=crsmod.WGS84.label)
+    report.added = len(codes - before)
+    report.updated = len(codes & before)
+    report.removed = len(before - codes)
+    report.nodes, report.edges = rebuild_network(
+        session, cid, gate_tolerance_m=gate_tolerance_m, progress=progress
+    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def share_ways(
+    session: Session, cid: int, ways: gpd.GeoDataFrame, *, buffer_m: float = 500.0
+) -> tuple[int, int]:
+    """Give community ``cid`` the parts of ``ways`` near it and build its network.
+
+    For a community made by a split: its ways are the old community's, clipped as an
+    import clips them. Return ``(nodes, edges)`` of the network built.
+    """
+    ways = _clip(session, cid, ways, buffer_m)
+    session.execute(text("DELETE FROM walk_ways WHERE community_id = :cid"), {"cid": cid})
+    if len(ways):
+        _store_ways(session, cid, ways)
+    return rebuild_network(session, cid)
+
+
+def _store_ways(
+    session: Session, cid: int, ways: gpd.GeoDataFrame, *, progress: Progress | None = None
+) -> set[str]:
     rows = pd.DataFrame(
         {
             "community_id": cid,
@@ -118,16 +148,7 @@ def import_ways(
         }
     )
     copy_rows(session, "walk_ways", list(rows.columns), rows, progress=progress)
-    codes = set(rows["code"])
-    report = ImportReport(layer="network", rows=len(rows), crs=crsmod.WGS84.label)
-    report.added = len(codes - before)
-    report.updated = len(codes & before)
-    report.removed = len(before - codes)
-    report.nodes, report.edges = rebuild_network(
-        session, cid, gate_tolerance_m=gate_tolerance_m, progress=progress
-    )
-    report.seconds = time.perf_counter() - started
-    return report
+    return set(rows["code"])
 
 
 def _clip(session: Session, cid: int, ways: gpd.GeoDataFrame, buffer_m: float) -> gpd.GeoDataFrame:

@@ -108,6 +108,7 @@ __all__ = [
     "SplitResult",
     "measure_plan",
     "plan_boundaries",
+    "plan_parts",
     "prepare_split",
     "split_community",
     "split_plans",
@@ -744,13 +745,8 @@ def measure_plan(
     InvalidValueError
         If the assignment has the wrong length, misses a unit or holds a negative part.
     """
-    x = _assignment(prepared, assignment)
+    x = plan_parts(prepared, assignment, parts=parts)
     k = int(parts) if parts is not None else int(x.max()) + 1
-    if x.max() >= k:
-        msg = (
-            f"单元 {prepared.unit_ids[int(np.argmax(x))]} 分到第 {int(x.max())} 部分，超出 {k} 部分"
-        )
-        raise InvalidValueError(msg, loc=("assignment", int(np.argmax(x))))
 
     def per(values: ArrayLike) -> Floats:
         got = np.bincount(x, weights=np.asarray(values, dtype=np.float64), minlength=k)
@@ -808,6 +804,29 @@ def measure_plan(
         grids_cut_ids=tuple(prepared.grid_ids[cut_grids].tolist()),
         flags=tuple(flags),
     )
+
+
+def plan_parts(
+    prepared: PreparedSplit,
+    assignment: ArrayLike | Mapping[Hashable, int],
+    *,
+    parts: int | None = None,
+) -> Ints:
+    """Return an assignment as the ``(n,)`` part of every unit, checked (see :func:`measure_plan`).
+
+    Raises
+    ------
+    InvalidValueError
+        If the assignment has the wrong length, misses a unit, names an unknown one, or holds
+        a part outside ``0..parts-1``.
+    """
+    x = _assignment(prepared, assignment)
+    k = int(parts) if parts is not None else int(x.max()) + 1
+    if len(x) and x.max() >= k:
+        i = int(np.argmax(x))
+        msg = f"单元 {prepared.unit_ids[i]} 分到第 {int(x[i]) + 1} 部分，超出 {k} 部分"
+        raise InvalidValueError(msg, loc=("assignment", str(prepared.unit_ids[i])))
+    return x
 
 
 def plan_boundaries(

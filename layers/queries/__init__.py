@@ -15,7 +15,13 @@ One module per concern, every public name re-exported here:
 from __future__ import annotations
 
 from layers.queries.assign import refresh_assignments
-from layers.queries.inputs import AnalysisInputs, SplitInputs, analysis_inputs, split_inputs
+from layers.queries.inputs import (
+    AnalysisInputs,
+    SplitInputs,
+    analysis_inputs,
+    split_inputs,
+    split_revision,
+)
 from layers.queries.lead_zones import lock_zone, save_zones, stored_zones, zone_roster
 from layers.queries.reads import (
     STORE_CRS,
@@ -50,6 +56,7 @@ __all__ = [
     "save_zones",
     "search",
     "split_inputs",
+    "split_revision",
     "stored_zones",
     "summary",
     "summary_at",

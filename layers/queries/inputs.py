@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import geopandas as gpd
@@ -117,3 +118,21 @@ def split_inputs(session: Session, community: str) -> SplitInputs:
             "SELECT g.code AS id, g.geom FROM grids g WHERE g.community_id = :cid ORDER BY g.code"
         ),
     )
+
+
+def split_revision(session: Session, community: str) -> tuple[int, ...]:
+    """Return a value that changes whenever what the community split reads may change.
+
+    The latest change the store's history recorded (every layer table is recorded), and the
+    community's walking network (rebuilt networks get new ids). Read before the layers, so a
+    change made meanwhile shows as a new revision next time.
+    """
+    row = session.execute(
+        text(
+            "SELECT (SELECT coalesce(max(id), 0) FROM history WHERE layer <> 'users'), "
+            "(SELECT count(*) FROM walk_edges WHERE community_id = :cid), "
+            "(SELECT coalesce(max(id), 0) FROM walk_edges WHERE community_id = :cid)"
+        ),
+        {"cid": community_id(session, community)},
+    ).one()
+    return tuple(int(v) for v in row)
