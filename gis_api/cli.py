@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -556,12 +556,29 @@ def analyze_split(
         Path | None,
         typer.Option("--boundaries", help="新社区边界：.geojson（每个方案每部分一个面）"),
     ] = None,
+    lock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lock",
+            help="锁定：小区（或楼栋）编号=部分（与输出的 part 相同，从 0 起），可重复",
+        ),
+    ] = None,
+    seconds: Annotated[float, typer.Option("--seconds", help="搜索时间（秒）")] = 10.0,
 ) -> None:
     """社区拆分：小区不拆、各部分连片、人口均衡，给出几个备选方案及各项指标。"""
     from gis_api.analyses import split as split_glue
 
     if by not in ("residents", "households"):
         raise _fail(GridmapError("--by 只能是 residents 或 households", loc=("by",)))
+    locks: dict[Hashable, int] = {}
+    for item in lock or []:
+        unit, _, part = item.rpartition("=")
+        if not unit or not part.strip().isdigit():
+            msg = f"--lock {item!r} 应写成 编号=部分，例如 --lock C01=0"
+            raise _fail(GridmapError(msg, loc=("lock",)))
+        locks[unit.strip()] = int(part)
+    if seconds <= 0 or seconds > 600:
+        raise _fail(GridmapError("--seconds 应在 0～600 之间", loc=("seconds",)))
     try:
         with _progress() as progress, services.transaction(get_settings()) as session:
             progress("analyse", 0, 1)
@@ -570,6 +587,8 @@ def analyze_split(
                 tolerance=tolerance,
                 plans=plans,
                 by="residents" if by == "residents" else "households",
+                locks=locks,
+                time_budget_s=seconds,
             )
             result = split_glue.run(session, community, options)
             progress("analyse", 1, 1)

@@ -96,3 +96,43 @@ def test_db_up_and_down_local_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
         db.cluster_down(root)
         shutil.rmtree(root, ignore_errors=True)
         get_settings.cache_clear()
+
+
+def test_split_keeps_locks_and_refuses_a_bad_one(env: str, tmp_path: Path) -> None:
+    """T1 split in two with B3 (loose) locked to part 1 and C1 to part 0: every plan keeps both."""
+    import pandas as pd
+
+    from tests import shapes
+
+    shapes.load(env, factories.community_layers(), None)
+    out_file = tmp_path / "split.csv"
+    code, out = gridmap(
+        "analyze",
+        "split",
+        "--community",
+        "T1",
+        "--tolerance",
+        "0.5",
+        "--by",
+        "households",
+        "--lock",
+        "B3=1",
+        "--lock",
+        "C1=0",
+        "--seconds",
+        "2",
+        "--out",
+        str(out_file),
+    )
+    assert code == 0, out
+    rows = pd.read_csv(out_file)
+    part = rows.groupby("building_id")["part"].agg(set).to_dict()
+    assert part == {"B1": {0}, "B2": {0}, "B3": {1}}
+    code, out = gridmap(
+        "analyze", "split", "--community", "T1", "--lock", "C1", "--out", str(out_file)
+    )
+    assert code == 2 and "编号=部分" in out, out
+    code, out = gridmap(
+        "analyze", "split", "--community", "T1", "--lock", "C9=0", "--out", str(out_file)
+    )
+    assert code == 2 and "C9" in out and "Traceback" not in out, out
