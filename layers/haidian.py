@@ -72,6 +72,8 @@ def haidian_city(path: Path = EXTRACT) -> SynthCity:
     residential = residential[residential.geometry.is_valid & (residential.area > 2000)]
     buildings = _residential_buildings(osm, residential, metric)
     community_geom = _community_shape(buildings, residential)
+    # The community is the largest built-up blob; buildings of other blobs are left out.
+    buildings = buildings[buildings.representative_point().within(community_geom)].copy()
     compounds = _compounds(residential, community_geom)
     gates = _gates(osm, compounds, metric)
     compounds["walled"] = compounds["code"].isin(set(gates["compound"]))
