@@ -82,7 +82,11 @@ def save_split(
     _check_parts(session, community, parts)
     ids = [_community_row(session, old, p) for p in parts]
     params: dict[str, Any] = {"old": old["id"]}
-    session.execute(text("DROP TABLE IF EXISTS split_parts, split_units, split_features"))
+    session.execute(
+        text(
+            "DROP TABLE IF EXISTS pg_temp.split_parts, pg_temp.split_units, pg_temp.split_features"
+        )
+    )
     _snapshot(session, old["id"])
     session.execute(
         text("CREATE TEMP TABLE split_parts (part int, cid int, geom geometry) ON COMMIT DROP")
@@ -106,7 +110,6 @@ def save_split(
     for layer in _FOLLOW_COMPOUND:
         moved[layer] = _by_compound(session, layer, params) + _by_place(session, layer, params)
     moved["barriers"] = _by_place(session, "barriers", params)
-    gridded = _gridded(session)
     moved["grids"] = _grids(session, params)
     zones_removed, moved["lead_zones"] = _lead_zones(session, params)
     session.execute(
@@ -126,7 +129,7 @@ def save_split(
         params,
     )
     refresh_assignments(session, ids, layer="grids")
-    dropped = gridded - _gridded(session)
+    dropped = _gridded(session)
     session.execute(
         text(
             "UPDATE communities m SET party_members = least(m.residents, ("
@@ -239,9 +242,13 @@ def _community_row(session: Session, old: Mapping[str, Any], part: NewCommunity)
             "INSERT INTO communities (code, name, street_id, geom, residents, households, "
             "floating_residents, registered_residents, staff, cadres) "
             f"VALUES (:code, :name, :street, {geom_sql}, :residents, :households, :floating, "
-            ":registered, :staff, :cadres) RETURNING id"
+            ":registered, :staff, :cadres) ON CONFLICT (code) DO NOTHING RETURNING id"
         )
-    return int(session.execute(text(sql), values).scalar_one())
+    made = session.execute(text(sql), values).scalar_one_or_none()
+    if made is None:  # taken meanwhile by another transaction
+        msg = f"社区编号“{part.code}”已被其他社区使用，请换一个"
+        raise Conflict(msg, loc=("communities", part.code))
+    return int(made)
 
 
 # --- moving features ----------------------------------------------------------------------------
@@ -267,11 +274,28 @@ def _snapshot(session: Session, old: int) -> None:
     session.execute(
         text(f"CREATE TEMP TABLE split_features ON COMMIT DROP AS {union}"), {"old": old}
     )
+    session.execute(
+        text(
+            "INSERT INTO split_features SELECT 'gridded', id FROM buildings "
+            "WHERE community_id = :old AND grid_id IS NOT NULL"
+        ),
+        {"old": old},
+    )
     session.execute(text("CREATE INDEX ON split_features (layer, id)"))
 
 
 def _of(layer: str, alias: str = "f") -> str:
     return f"{alias}.id IN (SELECT id FROM split_features WHERE layer = '{layer}')"
+
+
+#: Layers with a ``version`` (optimistic concurrency): a move is an edit like any other.
+_VERSIONED = frozenset(_LAYERS) - {"lead_zones"}
+
+
+def _moved_to(layer: str, value: str) -> str:
+    """Return the SET clause of a move: the new community, a new version, the time."""
+    bump = ", version = f.version + 1" if layer in _VERSIONED else ""
+    return f"community_id = {value}{bump}, updated_at = now()"
 
 
 def _count(session: Session, sql: str, params: Mapping[str, Any]) -> int:
@@ -282,7 +306,7 @@ def _count(session: Session, sql: str, params: Mapping[str, Any]) -> int:
 def _by_code(session: Session, layer: str, params: Mapping[str, Any]) -> int:
     return _count(
         session,
-        f"UPDATE {layer} f SET community_id = u.cid FROM split_units u "
+        f"UPDATE {layer} f SET {_moved_to(layer, 'u.cid')} FROM split_units u "
         f"WHERE u.kind = '{layer}' AND f.code = u.code AND {_of(layer)} "
         "AND f.community_id <> u.cid",
         params,
@@ -292,7 +316,7 @@ def _by_code(session: Session, layer: str, params: Mapping[str, Any]) -> int:
 def _by_compound(session: Session, layer: str, params: Mapping[str, Any]) -> int:
     return _count(
         session,
-        f"UPDATE {layer} f SET community_id = c.community_id FROM compounds c "
+        f"UPDATE {layer} f SET {_moved_to(layer, 'c.community_id')} FROM compounds c "
         f"WHERE c.id = f.compound_id AND {_of(layer)} AND f.community_id <> c.community_id",
         params,
     )
@@ -303,36 +327,44 @@ def _by_place(session: Session, layer: str, params: Mapping[str, Any]) -> int:
     keep = "f.compound_id IS NULL AND " if layer in _FOLLOW_COMPOUND else ""
     if layer == "buildings":
         keep = "f.code NOT IN (SELECT code FROM split_units WHERE kind = 'buildings') AND "
-    return _count(
-        session,
-        f"UPDATE {layer} f SET community_id = ("
+    if layer == "lead_zones":  # zones with buildings have followed them
+        keep = "NOT EXISTS (SELECT 1 FROM lead_zone_members m WHERE m.zone_id = f.id) AND "
+    nearest = (
         "SELECT p.cid FROM split_parts p "
-        "ORDER BY ST_Distance(p.geom, ST_PointOnSurface(f.geom)), p.part LIMIT 1) "
-        f"WHERE {keep}{_of(layer)} AND f.community_id = :old",
-        params,
+        "ORDER BY ST_Distance(p.geom, ST_PointOnSurface(f.geom)) NULLS LAST, p.part LIMIT 1"
     )
+    return _move(session, layer, nearest, f"{keep}{_of(layer)} AND f.community_id = :old", params)
 
 
 def _grids(session: Session, params: Mapping[str, Any]) -> int:
     """Give each grid to the part holding most of its area."""
-    return _count(
-        session,
-        "UPDATE grids f SET community_id = ("
+    most = (
         "SELECT p.cid FROM split_parts p "
         "ORDER BY ST_Area(ST_Intersection(p.geom, f.geom)) DESC, "
-        "ST_Distance(p.geom, ST_PointOnSurface(f.geom)), p.part LIMIT 1) "
-        f"WHERE {_of('grids')}",
+        "ST_Distance(p.geom, ST_PointOnSurface(f.geom)), p.part LIMIT 1"
+    )
+    return _move(session, "grids", most, _of("grids"), params)
+
+
+def _move(session: Session, layer: str, pick: str, where: str, params: Mapping[str, Any]) -> int:
+    """Move the rows ``where`` selects to the community ``pick`` chooses; count those moved."""
+    return _count(
+        session,
+        f"WITH t AS (SELECT f.id, ({pick}) AS cid FROM {layer} f WHERE {where}) "
+        f"UPDATE {layer} f SET {_moved_to(layer, 't.cid')} FROM t "
+        "WHERE f.id = t.id AND t.cid IS NOT NULL AND f.community_id <> t.cid",
         params,
     )
 
 
 def _gridded(session: Session) -> int:
-    """Count the old community's buildings that lie in a grid of their own community."""
+    """Count the buildings that lay in a grid and lie in none of their community's grids now."""
     return int(
         session.execute(
             text(
-                "SELECT count(*) FROM buildings f JOIN grids g ON g.id = f.grid_id "
-                f"WHERE g.community_id = f.community_id AND {_of('buildings')}"
+                "SELECT count(*) FROM buildings f LEFT JOIN grids g ON g.id = f.grid_id "
+                "WHERE f.id IN (SELECT id FROM split_features WHERE layer = 'gridded') "
+                "AND (g.id IS NULL OR g.community_id <> f.community_id)"
             )
         ).scalar_one()
     )
@@ -353,7 +385,7 @@ def _lead_zones(session: Session, params: Mapping[str, Any]) -> tuple[int, int]:
     )
     moved = _count(
         session,
-        f"UPDATE lead_zones f SET community_id = z.lo FROM ({split}) z "
+        f"UPDATE lead_zones f SET {_moved_to('lead_zones', 'z.lo')} FROM ({split}) z "
         "WHERE f.id = z.zone_id AND z.lo = z.hi AND f.community_id <> z.lo",
         params,
     )

@@ -23,6 +23,7 @@ import geopandas as gpd
 from gis_api.analyses.common import AnalysisError, geojson, project, records, refusals
 from gis_api.analysis import split as sp
 from layers import domain
+from layers.errors import Conflict
 from layers.queries import split_inputs, split_revision
 from layers.splitting import NewCommunity, SavedSplit, lock_community, save_split
 
@@ -56,13 +57,14 @@ def prepare(
     manual moves are then measured in milliseconds instead of reading and cutting the
     territories again.
     """
-    key = (community, by, float(tolerance), split_revision(session, community))
+    revision = split_revision(session, community)
+    key = (community, by, float(tolerance), revision)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    prepared = _prepare(session, community, by=by, tolerance=tolerance)
+    prepared = _prepare(session, community, by=by, tolerance=tolerance, revision=revision)
     with _CACHE_LOCK:
         _CACHE[key] = prepared
         while len(_CACHE) > _CACHE_SIZE:
@@ -77,6 +79,8 @@ class Prepared:
     community: str
     split: sp.PreparedSplit
     names: tuple[str, ...]
+    #: :func:`layers.queries.split_revision` of the data it was prepared from.
+    revision: str
 
 
 def run(session: Session, community: str, options: Options | None = None) -> sp.SplitResult:
@@ -112,7 +116,12 @@ _CACHE_SIZE = 8
 
 
 def _prepare(
-    session: Session, community: str, *, by: Literal["residents", "households"], tolerance: float
+    session: Session,
+    community: str,
+    *,
+    by: Literal["residents", "households"],
+    tolerance: float,
+    revision: str,
 ) -> Prepared:
     p = project(session, community)
     extra = split_inputs(session, community)
@@ -163,7 +172,7 @@ def _prepare(
         else str(building_names.get(first.get(i)) or first.get(i) or uid)
         for i, (uid, kind) in enumerate(zip(prepared.unit_ids, prepared.unit_kind, strict=True))
     )
-    return Prepared(community=community, split=prepared, names=names)
+    return Prepared(community=community, split=prepared, names=names, revision=revision)
 
 
 def _count(frame: gpd.GeoDataFrame, column: str) -> int | None:
@@ -233,6 +242,7 @@ def to_json(prepared: Prepared, result: sp.SplitResult) -> dict[str, Any]:
     prep = prepared.split
     return {
         "community": prepared.community,
+        "revision": prepared.revision,
         "parts": result.parts,
         "by": prep.by,
         "tolerance": prep.tolerance,
@@ -282,7 +292,11 @@ def plan_json(prepared: Prepared, plan: sp.SplitPlan) -> dict[str, Any]:
 def measure_json(prepared: Prepared, plan: sp.SplitPlan) -> dict[str, Any]:
     """Return a plan moved by hand: its figures and the parts' new boundaries."""
     parts = sp.plan_boundaries(prepared.split, [plan.part]).drop(columns="plan")
-    return {**plan_json(prepared, plan), "boundaries": geojson(parts)}
+    return {
+        **plan_json(prepared, plan),
+        "boundaries": geojson(parts),
+        "revision": prepared.revision,
+    }
 
 
 def comparison(plans: list[sp.SplitPlan], *, headers: Literal["zh", "en"] = "zh") -> pd.DataFrame:
@@ -363,16 +377,23 @@ def save(
     *,
     by: Literal["residents", "households"] = "residents",
     tolerance: float = sp.DEFAULT_TOLERANCE,
+    revision: str | None = None,
 ) -> tuple[sp.SplitPlan, SavedSplit]:
     """Save a plan: its parts become communities (:func:`layers.splitting.save_split`).
 
-    The community is locked first and prepared from the store as it is now, so a plan made
-    before someone else changed or split it is refused rather than applied to other data.
+    The community is locked first and prepared from the store as it is now. Given the
+    ``revision`` the plan was made on (the API's answers carry it), a community changed since
+    is refused (409) rather than the plan applied to other data.
     A plan with a part empty or not contiguous is refused; one outside the tolerance is the
     planner's call.
     """
     lock_community(session, community)
-    prepared = prepare(session, community, by=by, tolerance=tolerance)
+    # Read afresh under the lock, never from the cache: what is saved is what is stored now.
+    now = split_revision(session, community)
+    if revision is not None and revision != now:
+        msg = f"社区“{community}”的数据在方案生成后有改动（或已被他人拆分），请重新生成方案后再保存"
+        raise Conflict(msg, loc=("body", "revision"))
+    prepared = _prepare(session, community, by=by, tolerance=tolerance, revision=now)
     plan = measure(prepared, assignment, parts=len(names))
     m = plan.measures
     for flag, zh in (

@@ -8,6 +8,7 @@ body, checked against the user's communities here (the guard sees only the query
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Hashable
@@ -66,8 +67,11 @@ class ExportIn(_Plan):
     plans: list[Assignment] = Field(min_length=1, max_length=10)
 
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00]+$"),
+]
 
 
 class NewCommunityIn(BaseModel):
@@ -82,6 +86,9 @@ class SaveIn(_Plan):
 
     assignment: Assignment
     communities: list[NewCommunityIn] = Field(min_length=2, max_length=8)
+    revision: str | None = Field(
+        default=None, max_length=64, description="生成方案时的数据版本（答复中的 revision）"
+    )
 
 
 @router.post(
@@ -143,19 +150,24 @@ def export(
     who.check_community(body.community)
     prepared = glue.prepare(session, body.community, by=body.by, tolerance=body.tolerance)
     plans = [glue.measure(prepared, _keys(a), parts=body.parts) for a in body.plans]
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", body.community)
     folder = Path(tempfile.mkdtemp(prefix="gridmap-download-"))
-    if fmt in {"geojson", "gpkg"}:
-        path = folder / f"社区拆分边界_{body.community}.{fmt}"
-        common.write_table(glue.plan_boundaries(prepared, plans), path)
-    else:
-        path = folder / f"社区拆分方案对比_{body.community}.{fmt}"
-        table = glue.comparison(plans, headers=headers)
-        if fmt == "csv":
-            table.to_csv(path, index=False, encoding="utf-8-sig")
+    try:
+        if fmt in {"geojson", "gpkg"}:
+            path = folder / f"社区拆分边界_{safe}.{fmt}"
+            common.write_table(glue.plan_boundaries(prepared, plans), path)
         else:
-            day = f"{domain.china_today():%Y年%m月%d日}"
-            title = f"{body.community} 社区拆分方案对比（{body.parts} 个片区，{day}）"
-            _excel(table, path, title=title if headers == "zh" else None)
+            path = folder / f"社区拆分方案对比_{safe}.{fmt}"
+            table = glue.comparison(plans, headers=headers)
+            if fmt == "csv":
+                table.to_csv(path, index=False, encoding="utf-8-sig")
+            else:
+                day = f"{domain.china_today():%Y年%m月%d日}"
+                title = f"社区拆分方案对比：{body.community}，{body.parts} 个片区，{day}"
+                _excel(table, path, title=title if headers == "zh" else None)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return FileResponse(
         path, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
     )
@@ -181,6 +193,7 @@ def save(body: SaveIn, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
             names,
             by=body.by,
             tolerance=body.tolerance,
+            revision=body.revision,
         )
         # The parts are made of the user's own community, and the user works in them now
         # (the old community's users are given every part): the scope checked at commit.

@@ -120,19 +120,24 @@ def split_inputs(session: Session, community: str) -> SplitInputs:
     )
 
 
-def split_revision(session: Session, community: str) -> tuple[int, ...]:
-    """Return a value that changes whenever what the community split reads may change.
+def split_revision(session: Session, community: str) -> str:
+    """Return a digest of everything the community split reads: it changes when any of it does.
 
-    The latest change the store's history recorded (every layer table is recorded), and the
-    community's walking network (rebuilt networks get new ids). Read before the layers, so a
-    change made meanwhile shows as a new revision next time.
+    Read from the rows themselves (the community, its buildings, compounds, gates, service
+    points and grids, and its network's edges by count and ids), so it follows what is
+    committed, whatever order transactions commit in. Read it before the layers: a change
+    committed in between makes the next digest differ, never an old one match newer data.
     """
-    row = session.execute(
-        text(
-            "SELECT (SELECT coalesce(max(id), 0) FROM history WHERE layer <> 'users'), "
-            "(SELECT count(*) FROM walk_edges WHERE community_id = :cid), "
-            "(SELECT coalesce(max(id), 0) FROM walk_edges WHERE community_id = :cid)"
+    parts = [
+        "(SELECT md5(c::text) FROM communities c WHERE c.id = :cid)",
+        *(
+            f"(SELECT count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0) "
+            f"FROM {table} t WHERE t.community_id = :cid)"
+            for table in ("buildings", "compounds", "gates", "service_points", "grids")
         ),
-        {"cid": community_id(session, community)},
-    ).one()
-    return tuple(int(v) for v in row)
+        "(SELECT count(*) || ':' || coalesce(min(id), 0) || ':' || coalesce(max(id), 0) "
+        "FROM walk_edges WHERE community_id = :cid)",
+    ]
+    sql = "SELECT md5(concat_ws('|', " + ", ".join(parts) + "))"
+    cid = community_id(session, community)
+    return str(session.execute(text(sql), {"cid": cid}).scalar_one())

@@ -477,3 +477,92 @@ def test_two_planners_saving_at_once_split_once(fresh_db: str) -> None:
     made = [c for c in after if c.startswith("X")]
     assert len(made) == 2 and made[0][:2] == made[1][:2]  # one save's pair, not a mix
     assert sum(after[c][0] for c in made) == before["QH"][0]
+
+
+def test_measures_follow_the_store_and_a_stale_plan_is_not_saved(
+    qh: tuple[TestClient, Engine],
+) -> None:
+    client, engine = qh
+    body = client.post("/api/analysis/split", json={"community": "QH", **FAST}).json()
+    plan = body["plans"][0]
+    a = plan["assignment"]
+    request = {"community": "QH", "parts": 2, "assignment": a}
+    first = client.post("/api/analysis/split/measure", json=request).json()
+    assert first["revision"] == body["revision"]
+    # Someone adds 1,000 residents to a building of part 0 (committed, outside the API).
+    with engine.begin() as conn:
+        compound = next(u for u, p in a.items() if p == 0 and not u.startswith("loose:"))
+        conn.execute(
+            text(
+                "UPDATE buildings SET residents = residents + 1000 WHERE id = ("
+                "SELECT b.id FROM buildings b JOIN compounds k ON k.id = b.compound_id "
+                "WHERE k.code = :k ORDER BY b.code LIMIT 1)"
+            ),
+            {"k": compound},
+        )
+    again = client.post("/api/analysis/split/measure", json=request).json()
+    assert again["revision"] != body["revision"]
+    assert again["parts"][0]["residents"] == pytest.approx(first["parts"][0]["residents"] + 1000)
+    snap = snapshot(engine)
+    stale = client.post(
+        "/api/split/save",
+        json={
+            "community": "QH",
+            "assignment": a,
+            "revision": body["revision"],
+            "communities": [{"code": "QH", "name": "樵华"}, {"code": "QH-2", "name": "二"}],
+        },
+    )
+    assert stale.status_code == 409 and "重新生成" in stale.text, stale.text
+    assert snapshot(engine) == snap
+
+
+def test_lead_zones_stay_with_their_buildings_and_moves_are_versioned(world: World) -> None:
+    """T1 → N1 (C1: B1, B2) and T1 (B3, keeping the code): zones and versions follow."""
+    c = world.client
+    h = world.as_("planner")
+    assert c.post("/api/lead-zones/save?community=T1", headers=h).status_code == 200
+    v_b1 = world.version("buildings", "B1")
+    r = c.post(
+        "/api/split/save",
+        headers=h,
+        json={
+            "community": "T1",
+            "tolerance": 0.5,
+            "assignment": {"C1": 0, "loose:B3": 1},
+            "communities": [{"code": "N1", "name": "北"}, {"code": "T1", "name": "南"}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["removed"] is None and out["grid_links_dropped"] >= 0
+    assert out["moved"]["buildings"] == 2  # B1 and B2; B3 stays in T1
+    with world.engine.connect() as conn:
+        zones = conn.execute(
+            text(
+                "SELECT b.code, zc.code, bc.code FROM lead_zone_members m "
+                "JOIN lead_zones z ON z.id = m.zone_id JOIN buildings b ON b.id = m.building_id "
+                "JOIN communities zc ON zc.id = z.community_id "
+                "JOIN communities bc ON bc.id = b.community_id"
+            )
+        ).all()
+    assert zones and all(zone == building for _, zone, building in zones), zones
+    assert world.version("buildings", "B1") == v_b1 + 1
+    # An edit made on the version from before the split merges field by field: the split's
+    # move is not undone.
+    fid = world.fid("buildings", "B1")
+    late = c.patch(
+        f"/api/layers/buildings/{fid}",
+        json={"properties": {"households": 61}, "version": v_b1},
+        headers=world.as_("admin"),
+    )
+    assert late.status_code == 200, late.text
+    assert world.version("buildings", "B1") == v_b1 + 2
+    with world.engine.connect() as conn:
+        where = conn.execute(
+            text(
+                "SELECT m.code, b.households FROM buildings b "
+                "JOIN communities m ON m.id = b.community_id WHERE b.code = 'B1'"
+            )
+        ).one()
+    assert tuple(where) == ("N1", 61)
