@@ -506,3 +506,54 @@ class LeadZonePanel(_Assets, MacroElement):
         self.settings = dict(settings)
         self.position = position
         self._use_assets(static_url)
+
+
+class SplitLayer(_Assets, Layer):
+    """One overlay of the split page: ``units`` (territories by part) or ``boundaries``."""
+
+    _template = _template("split_layer.html.j2")
+    js = ("layers.js", "analysis.js", "split.js")
+    css = ("split.css",)
+
+    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "SplitLayer"
+        self.part = part
+        self._use_assets(static_url)
+
+
+class SplitPanel(_Assets, MacroElement):
+    """The split panel: settings and 生成方案, the plans' cards and table, 撤销, exports, save.
+
+    The selected plan's parts are listed with their colours: the map's legend.
+    ``by`` maps the API's balanced figure to its name; ``settings`` holds what the form starts
+    at and its ``ranges``. Without ``can_save`` (a role that may not restructure communities)
+    the panel has no save form and says the page only compares.
+    """
+
+    _template = _template("split_panel.html.j2")
+    js = ("analysis.js", "split.js")
+    css = ("split.css",)
+
+    def __init__(
+        self,
+        *,
+        community_name: str,
+        labels: Mapping[str, str],
+        by: Mapping[str, str],
+        settings: Mapping[str, Any],
+        notices: Sequence[Mapping[str, str]] = (),
+        can_save: bool = True,
+        position: str = "topright",
+        static_url: str,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "SplitPanel"
+        self.can_save = can_save
+        self.notices = [dict(n) for n in notices]
+        self.community_name = community_name
+        self.labels = dict(labels)
+        self.by = dict(by)
+        self.settings = dict(settings)
+        self.position = position
+        self._use_assets(static_url)

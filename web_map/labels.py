@@ -223,6 +223,7 @@ DRAWERS: Final = {
     "circle": "覆盖分析",
     "venues": "选址方案",
     "lead_zones": "责任区",
+    "split": "拆分方案",
     "close": "收起",
 }
 
@@ -526,6 +527,149 @@ LEAD_ZONE_UI: Final = {
     "lz_is_lead": "建议楼长所在楼栋",
     "lz_view_only": "你的角色只能预览责任区划分；保存方案和锁定责任区需要规划人员或网格员账户",
 }
+
+# --- the community split planner (社区拆分) ------------------------------------------------------
+
+SPLIT_TITLE: Final = "社区拆分"
+SPLIT_NAV: Final = "社区拆分"
+
+SPLIT_LAYER_NAMES: Final = {
+    "units": "各片区范围（按方案着色）",
+    "boundaries": "新边界线",
+}
+
+#: What a plan balances (the API's ``by``), as the form's choices name it.
+SPLIT_BY: Final = {"residents": "常住人口", "households": "户数"}
+
+#: The plans' problems (the API's flag codes), when an answer names none of its own texts.
+SPLIT_FLAGS: Final = {
+    "tolerance_broken": "人口偏差超出容差",
+    "not_contiguous": "有片区不连片",
+    "empty_part": "有空片区",
+    "part_without_centre": "有片区没有党群服务中心",
+}
+
+#: The layers a save moves, as its answer names them (the others by their own name).
+SPLIT_MOVED: Final = {
+    **LAYER_NAMES,
+    "lead_zones": "楼长责任区",
+    "streets": "街道",
+    "barriers": "围墙与隔离",
+    "network": "步行路网",
+    "walk_edges": "步行路网",
+}
+
+#: Strings of the split page's scripts and panel (merged over ``UI``).
+SPLIT_UI: Final = {
+    "split_kicker": "社区拆分（小区不拆分 · 各片区连片 · 人口均衡 · 各有服务中心）",
+    "split_loading": "正在生成拆分方案…",
+    "split_settings": "拆分参数",
+    "split_parts": "拆分为几个片区",
+    "split_tolerance": "人口偏差容差（%）",
+    "split_by": "均衡依据",
+    "split_plans": "方案个数",
+    "split_generate": "生成方案",
+    "split_generating": "生成中…",
+    "split_idle": "设置参数后点击“生成方案”，将给出几个可比较的拆分方案（约需 5–10 秒）",
+    "split_invalid": "参数不在允许范围内：片区 {parts}，容差 {tolerance}%，方案 {plans} 个",
+    "split_failed": "生成拆分方案失败：{error}",
+    "split_status": "共 {n} 个方案 · 用时 {seconds} 秒",
+    "split_infeasible": "在容差内找不到满足全部条件的方案：以下为最接近的方案，问题标为红色",
+    "split_coverage_straight": "服务圈覆盖按直线距离×1.3 估算（缺少步行路网）",
+    # the plans
+    "split_plans_head": "方案对比（点击方案在地图上查看）",
+    "split_plan": "方案 {n}",
+    "split_part": "片区 {n}",
+    "split_edited": "已手动调整",
+    "split_no_flags": "无问题",
+    "split_compare": "对比表",
+    "split_measure": "指标",
+    # measures
+    "split_max_deviation": "最大偏差",
+    "split_within_tolerance": "容差内",
+    "split_contiguous": "全部连片",
+    "split_mean_pp": "平均紧凑度",
+    "split_mean_pp_hint": "Polsby–Popper 指数 4πA/P²，越接近 1 越紧凑",
+    "split_min_pp": "最低紧凑度",
+    "split_boundary_km": "新边界长度",
+    "split_street_share": "沿街比例",
+    "split_parts_with_centre": "有服务中心的片区",
+    "split_min_coverage": "最低15分钟覆盖率",
+    "split_grids_cut": "被切分的网格",
+    "split_max_per_cadre": "每名干部最多服务居民",
+    "split_part_residents": "{part}人口",
+    "split_flags": "问题",
+    "split_yes": "是",
+    "split_no": "否",
+    "split_unit_km": "公里",
+    "split_unit_grids": "个",
+    # the parts of the selected plan (the map's legend)
+    "split_parts_head": "各片区（地图图例）",
+    "split_col_part": "片区",
+    "split_col_residents": "常住人口",
+    "split_col_households": "户数",
+    "split_col_deviation": "偏差",
+    "split_col_centres": "服务中心",
+    "split_part_not_contiguous": "不连片",
+    "split_part_empty": "空片区",
+    "split_part_no_centre": "无服务中心",
+    "split_part_over": "超出容差",
+    "split_boundary_line": "新边界线",
+    "split_no_plan": "尚未生成方案",
+    # manual moves
+    "split_move_hint": "点击地图上的小区或楼栋单元，可把它改划到其他片区；各项指标随即重新计算",
+    "split_move_to": "移至片区 {n}",
+    "split_in_part": "现属片区",
+    "split_unit": "划分单元",
+    "split_unit_compound": "小区",
+    "split_unit_loose": "小区外楼栋",
+    "split_unit_buildings": "楼栋数",
+    "split_undo": "撤销",
+    "split_undo_what": "撤销：{name} 移回片区 {n}",
+    "split_moved": "已把 {name} 移至片区 {n}",
+    "split_measuring": "正在重新计算…",
+    "split_measure_failed": "重新计算失败：{error}",
+    # exports
+    "split_exports": "导出",
+    "split_export_csv": "对比表 CSV",
+    "split_export_xlsx": "对比表 Excel",
+    "split_export_geojson": "边界 GeoJSON",
+    "split_export_gpkg": "边界 GeoPackage",
+    "split_export_file": "社区拆分方案",
+    "split_export_failed": "导出失败：{error}",
+    "split_exported": "已导出 {file}",
+    "split_not_saved": "方案只在本页计算，不会改动任何数据；保存为新社区需规划人员确认",
+    # saving as new communities
+    "split_save_head": "保存为新社区",
+    "split_save": "保存为新社区",
+    "split_save_hint": "把当前方案的各片区保存为新社区：填写每个新社区的编号和名称",
+    "split_save_code": "编号",
+    "split_save_name": "名称",
+    "split_save_next": "下一步",
+    "split_save_cancel": "取消",
+    "split_save_confirm": "确认保存",
+    "split_save_back": "返回修改",
+    "split_save_check": (
+        "将把“{name}”拆分为 {n} 个新社区，并把各片区的小区、楼栋等数据移入新社区。"
+        "此操作会改动数据库，确定吗？"
+    ),
+    "split_save_missing": "请填写每个新社区的编号和名称",
+    "split_save_duplicate": "新社区编号不能重复：{code}",
+    "split_save_flags": "当前方案仍有问题：{flags}",
+    "split_saving": "正在保存…",
+    "split_saved": "已保存为 {n} 个新社区",
+    "split_saved_moved": "移动的数据",
+    "split_saved_removed": "原社区 {code} 已撤销",
+    "split_saved_lead_zones": "{n} 个跨片区的楼长责任区已撤销，请在新社区重新划分",
+    "split_saved_grid_links": "{n} 栋楼不再属于新社区的任何网格，请调整网格",
+    "split_saved_open": "打开 {name} 的工作地图",
+    "split_save_failed": "保存失败：{error}",
+    "split_name_suffix": "（{n}）",
+    "split_view_only": "你的角色只能比较方案；保存为新社区需要规划人员或系统管理员账户",
+}
+
+#: Chinese numerals for the names of new communities: part 2 is "（二）", and so on.
+SPLIT_NUMERALS: Final = ("一", "二", "三", "四", "五", "六", "七", "八")
 
 # --- who is logged in, and what their role may do (docs/access.md) ---------------------------
 

@@ -1,4 +1,4 @@
-"""Web pages: the grid officer's map, the 15-minute service circle and red-house venues.
+"""Web pages: the grid officer's map, the service circle, venues, lead zones and the split.
 
 Reads the store here and hands plain data to ``web_map``: every page gets who is logged in
 (:class:`~web_map.pages.UserBadge`, from the guard's principal) and the layers' field labels
@@ -30,6 +30,7 @@ from web_map import labels
 from web_map.pages import (
     GB50180_LIFE_CIRCLES,
     MISSABLE,
+    SPLIT_PARTS_RANGE,
     VENUE_K_RANGE,
     AdminUsersData,
     CommunityChoice,
@@ -38,6 +39,7 @@ from web_map.pages import (
     OfficerMapData,
     PageLink,
     ServiceCircleMapData,
+    SplitMapData,
     UserBadge,
     VenuesMapData,
     admin_users_page,
@@ -45,6 +47,7 @@ from web_map.pages import (
     no_analysis_page,
     officer_map,
     service_circle_map,
+    split_map,
     venues_map,
 )
 
@@ -178,6 +181,10 @@ def _lead_zones_link(c: _Community) -> PageLink:
     return c.link(labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof")
 
 
+def _split_link(c: _Community) -> PageLink:
+    return c.link(labels.SPLIT_NAV, "/map/split", "fa-object-ungroup")
+
+
 def _analysis_links(who: Principal, *links: PageLink) -> tuple[PageLink, ...]:
     """Return the header's links to analysis pages: none for roles that may not run them."""
     return links if who.may(Permission.ANALYSE) else ()
@@ -237,7 +244,9 @@ def officer_map_page(
     c = _community(request, session, settings, community, basemap)
     data = OfficerMapData(
         **_common(c, "/map", who),
-        links=_analysis_links(who, _circle_link(c), _venues_link(c), _lead_zones_link(c)),
+        links=_analysis_links(
+            who, _circle_link(c), _venues_link(c), _lead_zones_link(c), _split_link(c)
+        ),
     )
     return HTMLResponse(officer_map(data))
 
@@ -279,7 +288,7 @@ def service_circle_page(
         return _no_analysis(c, who, labels.CIRCLE_TITLE)
     data = ServiceCircleMapData(
         **_common(c, "/map/service-circle", who),
-        links=(_officer_link(c), _venues_link(c), _lead_zones_link(c)),
+        links=(_officer_link(c), _venues_link(c), _lead_zones_link(c), _split_link(c)),
         minutes=minutes,
     )
     return HTMLResponse(service_circle_map(data))
@@ -321,7 +330,7 @@ def venues_page(
         return _no_analysis(c, who, labels.VENUES_TITLE)
     data = VenuesMapData(
         **_common(c, "/map/venues", who),
-        links=(_officer_link(c), _circle_link(c), _lead_zones_link(c)),
+        links=(_officer_link(c), _circle_link(c), _lead_zones_link(c), _split_link(c)),
         minutes=minutes,
         k=k,
         demand=demand,
@@ -354,12 +363,52 @@ def lead_zones_page(
         return _no_analysis(c, who, labels.LEAD_ZONES_TITLE)
     data = LeadZonesMapData(
         **_common(c, "/map/lead-zones", who),
-        links=(_officer_link(c), _circle_link(c), _venues_link(c)),
+        links=(_officer_link(c), _circle_link(c), _venues_link(c), _split_link(c)),
         min_households=settings.lead_min_households,
         min_occupancy=settings.lead_min_occupancy,
         max_walk_m=settings.lead_max_walk_m,
     )
     return HTMLResponse(lead_zones_map(data))
+
+
+@router.get(
+    "/map/split",
+    dependencies=[auth.READ_PAGE],
+    response_class=HTMLResponse,
+    summary="社区拆分方案地图",
+)
+def split_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: CurrentUser,
+    community: CommunityQuery = None,
+    basemap: BasemapQuery = "osm",
+    parts: Annotated[
+        int,
+        Query(
+            ge=SPLIT_PARTS_RANGE[0],
+            le=SPLIT_PARTS_RANGE[1],
+            description="拆分为几个片区（2–8），表单从此开始",
+        ),
+    ] = 2,
+) -> HTMLResponse:
+    """Return the community split planner (社区拆分) of one community.
+
+    The page asks ``/api/analysis/split`` for plans when the planner clicks 生成方案, measures
+    manual moves with ``/api/analysis/split/measure`` and exports through
+    ``/api/analysis/split/export``; nothing is saved there. Saving a plan as new communities
+    (``/api/split/save``) is offered only to roles that may restructure communities.
+    """
+    c = _community(request, session, settings, community, basemap)
+    if not who.may(Permission.ANALYSE):
+        return _no_analysis(c, who, labels.SPLIT_TITLE)
+    data = SplitMapData(
+        **_common(c, "/map/split", who),
+        links=(_officer_link(c), _circle_link(c), _venues_link(c), _lead_zones_link(c)),
+        parts=parts,
+    )
+    return HTMLResponse(split_map(data))
 
 
 @router.get(
@@ -385,6 +434,7 @@ def admin_users(request: Request, session: SessionDep, who: CurrentUser) -> HTML
                 (labels.NAV["service_circle"], "/map/service-circle", "fa-person-walking"),
                 (labels.NAV["venues"], "/map/venues", "fa-house-chimney"),
                 (labels.LEAD_ZONES_NAV, "/map/lead-zones", "fa-people-roof"),
+                (labels.SPLIT_NAV, "/map/split", "fa-object-ungroup"),
             )
         ),
         static_url=f"{root}/static",

@@ -388,6 +388,11 @@ SETTLED = {
         "GridMap.state.leadZones && (GridMap.state.leadZones.ready"
         " || GridMap.state.leadZones.blocked || GridMap.state.leadZones.error)"
     ),
+    # The split asks for plans only when told to (生成方案): it has settled once it waits.
+    "split": (
+        "GridMap.state.split && (GridMap.state.split.idle || GridMap.state.split.blocked)"
+        " && !GridMap.state.split.running"
+    ),
 }
 
 

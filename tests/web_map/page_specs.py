@@ -1,4 +1,4 @@
-"""The four pages as the tests know them: route, title, renderer, and the data each is built from.
+"""The map pages as the tests know them: route, title, renderer, and the data each is built from.
 
 The sample data (``*_DATA``) is the Qiaohua community "QH" without a database, for the tests
 of the pages' HTML; the routes and titles serve the tests through the app, in-process and in
@@ -18,6 +18,7 @@ from web_map.pages import (
     OfficerMapData,
     PageLink,
     ServiceCircleMapData,
+    SplitMapData,
     VenuesMapData,
     lead_zones_config,
     lead_zones_map,
@@ -25,6 +26,8 @@ from web_map.pages import (
     page_config,
     service_circle_config,
     service_circle_map,
+    split_config,
+    split_map,
     venues_config,
     venues_map,
 )
@@ -67,6 +70,15 @@ LEAD_ZONES_DATA = LeadZonesMapData(
     links=(PageLink("网格员工作地图", "/map?community=QH&basemap=none", "fa-map-location-dot"),),
 )
 
+SPLIT_DATA = SplitMapData(
+    community_code="QH",
+    community_name="樵华社区",
+    bounds=BOUNDS,
+    communities=COMMUNITIES,
+    basemap="none",
+    links=(PageLink("网格员工作地图", "/map?community=QH&basemap=none", "fa-map-location-dot"),),
+)
+
 
 @dataclass(frozen=True)
 class PageSpec:
@@ -92,4 +104,5 @@ PAGES: dict[str, PageSpec] = {
     "lead_zones": PageSpec(
         "/map/lead-zones", "楼长责任区", lead_zones_map, lead_zones_config, LEAD_ZONES_DATA
     ),
+    "split": PageSpec("/map/split", "社区拆分", split_map, split_config, SPLIT_DATA),
 }

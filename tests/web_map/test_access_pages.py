@@ -6,7 +6,8 @@ lead-zone page's save and lock only for roles that may save plans, a notice inst
 analysis page for 职能部门人员, the building popup's 修改记录 (an edit made through the API,
 with who and the field's Chinese label) and an admin's restore, the user management page
 (list, add, refuse in Chinese, disable), and logging out (back to the login page; the old
-cookie is dead). Every page must end without a console error.
+cookie is dead); the split page's 保存为新社区 only for roles that may restructure communities.
+Every page must end without a console error.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ LZ_READY = (
     "window.GridMap && GridMap.state.leadZones && (GridMap.state.leadZones.ready"
     " || GridMap.state.leadZones.error) && GridMap.pending() === 0"
 )
+
+SPLIT_READY = "window.GridMap && GridMap.state.split && GridMap.state.split.idle"
 
 
 def _add_users(url: str) -> None:
@@ -277,6 +280,13 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     # ... and a viewer reads no history: the building popup has no 修改记录.
     assert "gm-history" not in viewer.evaluate("GridMap.popups.buildings({name: '1栋'}, 1)")
     _no_errors(viewer)
+    # ... compares community splits, but saves none as new communities.
+    viewer.navigate(f"{base}/map/split?community=T1&basemap=none")
+    viewer.wait_for(SPLIT_READY, what="split page ready")
+    assert viewer.evaluate("document.querySelector('.gm-split-save-open')") is None
+    assert "保存为新社区需要规划人员" in text_of(viewer, ".gm-split-view-only")
+    assert visible(viewer, '[data-action="generate"]')
+    _no_errors(viewer)
 
     # A planner saves and locks.
     planner = _tab(browser)
@@ -292,6 +302,11 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     )
     assert "gm-history" in planner.evaluate("GridMap.popups.buildings({name: '1栋'}, 1)")
     _no_errors(planner)
+    planner.navigate(f"{base}/map/split?community=T1&basemap=none")
+    planner.wait_for(SPLIT_READY, what="split page ready")
+    assert visible(planner, ".gm-split-save-open")
+    assert planner.evaluate("document.querySelector('.gm-split-view-only')") is None
+    _no_errors(planner)
 
     # 职能部门人员 may not run analyses: the header does not link them, the pages say why.
     dept = _tab(browser)
@@ -299,9 +314,15 @@ def test_what_each_role_may_do_is_what_it_sees(t1_db: str, live_url: str, browse
     dept.wait_for(MAP_READY, what="officer map loaded", across_reloads=True, timeout=60)
     header = _header(dept)
     assert header["role"] == "职能部门人员"
-    for path in ("/map/service-circle", "/map/venues", "/map/lead-zones", "/admin/users"):
+    for path in (
+        "/map/service-circle",
+        "/map/venues",
+        "/map/lead-zones",
+        "/map/split",
+        "/admin/users",
+    ):
         assert not any(path in link for link in header["links"]), path
-    for path in ("/map/service-circle", "/map/venues", "/map/lead-zones"):
+    for path in ("/map/service-circle", "/map/venues", "/map/lead-zones", "/map/split"):
         dept.navigate(f"{base}{path}?community=T1&basemap=none")
         assert visible(dept, '[data-notice="no-analysis"]'), path
         notice = text_of(dept, '[data-notice="no-analysis"]')

@@ -83,6 +83,7 @@ NEEDED_ASSETS: dict[str, tuple[str, ...]] = {
         "shading.js",
     ),
     "lead_zones": ("lead_zones.js", "lead_zones.css", "core.js", "leaflet.js"),
+    "split": ("split.js", "split.css", "analysis.js", "loading.js", "core.js", "leaflet.js"),
 }
 #: What no file a page loads may be named (lower case): the circle and venue pages get their
 #: buildings from the analysis as GeoJSON, not as vector tiles; the venue curve is inline SVG.
@@ -91,6 +92,8 @@ ABSENT_ASSETS: dict[str, tuple[str, ...]] = {
     "circle": ("leaflet.vectorgrid.bundled.min.js",),
     "venues": ("leaflet.vectorgrid.bundled.min.js", "chart"),
     "lead_zones": (),
+    # The thumbnails are inline SVG; units come from the analysis as GeoJSON.
+    "split": ("leaflet.vectorgrid.bundled.min.js", "chart"),
 }
 
 
@@ -124,6 +127,7 @@ IDENTIFIERS: dict[str, set[str]] = {
     "circle": {"www.w3.org"},
     "venues": {"www.w3.org"},
     "lead_zones": {"www.w3.org"},
+    "split": {"www.w3.org"},
 }
 
 
@@ -217,6 +221,26 @@ CONTROLS: dict[str, tuple[str, ...]] = {
         "选址只在本页计算，不会保存，也不改动任何数据",
     ),
     "lead_zones": ("预览", "保存方案", "新增", "删除", "变动", "不变", "允许跨小区合并"),
+    "split": (
+        "拆分为几个片区",
+        "人口偏差容差（%）",
+        "均衡依据",
+        '<option value="residents" selected>常住人口</option>',
+        '<option value="households">户数</option>',
+        "方案个数",
+        "生成方案",
+        "方案对比（点击方案在地图上查看）",
+        "各片区（地图图例）",
+        "撤销",
+        "对比表 CSV",
+        "对比表 Excel",
+        "边界 GeoJSON",
+        "边界 GeoPackage",
+        "保存为新社区",
+        "下一步",
+        "确认保存",
+        'data-drawer="split"',
+    ),
 }
 PATTERNS: dict[str, tuple[str, ...]] = {
     "officer": (),
@@ -227,6 +251,12 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         *LIFE_CIRCLE_BUTTONS,
     ),
     "lead_zones": (),
+    "split": (
+        r'type="number" name="parts" value="2"\s+min="2" max="8"',
+        r'type="number" name="tolerance_pct" value="5"\s+min="0.5" max="50.0" step="0.5"',
+        r'type="number" name="plans" value="5"\s+min="1" max="10"',
+        r'class="gm-panel-message gm-split-infeasible" hidden>',
+    ),
 }
 
 
@@ -256,6 +286,7 @@ OVERLAYS: dict[str, tuple[str, ...]] = {
     "circle": ("社区边界", "小区/院落", *labels.CIRCLE_LAYER_NAMES.values()),
     "venues": ("社区边界", "小区/院落", *labels.VENUE_LAYER_NAMES.values()),
     "lead_zones": ("社区边界", "小区/院落", *labels.LEAD_ZONE_LAYER_NAMES.values()),
+    "split": ("社区边界", "小区/院落", *labels.SPLIT_LAYER_NAMES.values()),
 }
 
 
@@ -281,6 +312,13 @@ BAD_DATA = [
     ("venues", {"demand": "buildings"}, "demand"),
     ("venues", {"max_per_compound": 0}, "max_per_compound"),
     ("venues", {"weight_score": -1.0}, "weight_score"),
+    ("split", {"parts": 1}, "parts must"),
+    ("split", {"parts": 9}, "parts must"),
+    ("split", {"plans": 0}, "plans must"),
+    ("split", {"plans": 11}, "plans must"),
+    ("split", {"tolerance": 0.0}, "tolerance must"),
+    ("split", {"tolerance": 0.6}, "tolerance must"),
+    ("split", {"by": "buildings"}, "by must"),
 ]
 
 
@@ -314,6 +352,7 @@ SCRIPT_LABELS: dict[str, tuple[tuple[str, ...], str, set[str]]] = {
         "(?:venue|circle)_",
         {f"venue_method_{m}" for m in ("milp", "greedy")},
     ),
+    "split": (("split.js",), "split_", set()),
 }
 
 

@@ -1,6 +1,6 @@
 """Every map page on a desktop, a tablet and a phone, in a real headless Chromium.
 
-For each of the four map pages at 1440 × 900, 1024 × 768 and 390 × 844 (the demo community
+For each map page at 1440 × 900, 1024 × 768 and 390 × 844 (the demo community
 QH): the map is shown and most of it is not covered by panels, nothing overflows the window
 sideways, the header fits, the community is in view, and nothing failed in the console. On the
 phone the panels start closed (each behind a toggle button), the header's links and the user

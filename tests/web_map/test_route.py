@@ -29,6 +29,7 @@ SERVES: dict[str, tuple[str, tuple[str, ...]]] = {
     "circle": ("", ('"minutes":15',)),
     "venues": ("&k=4&minutes=15", ('"k":4', '"minutes":15')),
     "lead_zones": ("", ()),
+    "split": ("&parts=3", ('"parts":3', 'name="parts" value="3"')),
 }
 
 
@@ -58,6 +59,7 @@ DEFAULTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "circle": ("?minutes=5", ('"minutes":5',)),
     "venues": ("", ()),
     "lead_zones": ("", ()),
+    "split": ("", ('"parts":2',)),
 }
 
 
@@ -89,10 +91,11 @@ def test_unknown_community_is_a_chinese_404(name: str, client: TestClient) -> No
 
 def test_every_page_links_to_the_others(client: TestClient) -> None:
     pages = {
-        "/map": ("/map/service-circle", "/map/venues", "/map/lead-zones"),
-        "/map/service-circle": ("/map", "/map/venues", "/map/lead-zones"),
-        "/map/venues": ("/map", "/map/service-circle", "/map/lead-zones"),
-        "/map/lead-zones": ("/map", "/map/service-circle", "/map/venues"),
+        "/map": ("/map/service-circle", "/map/venues", "/map/lead-zones", "/map/split"),
+        "/map/service-circle": ("/map", "/map/venues", "/map/lead-zones", "/map/split"),
+        "/map/venues": ("/map", "/map/service-circle", "/map/lead-zones", "/map/split"),
+        "/map/lead-zones": ("/map", "/map/service-circle", "/map/venues", "/map/split"),
+        "/map/split": ("/map", "/map/service-circle", "/map/venues", "/map/lead-zones"),
     }
     for path, others in pages.items():
         html = client.get(f"{path}?community=T1&basemap=none").text
@@ -108,6 +111,7 @@ UNDER_ROOT: dict[str, tuple[str, ...]] = {
     "circle": ('src="/gridmap/static/gridmap/circle.js"',),
     "venues": ('src="/gridmap/static/gridmap/venues.js"',),
     "lead_zones": ('src="/gridmap/static/gridmap/lead_zones.js"',),
+    "split": ('src="/gridmap/static/gridmap/split.js"', '"officerUrl":"/gridmap/map"'),
 }
 
 

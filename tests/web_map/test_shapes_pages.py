@@ -1,7 +1,7 @@
 """Every page on the communities real places have (:mod:`tests.shapes`), in headless Chromium.
 
-One fresh database per shape, the four pages opened side by side in one Chromium: the officer's
-map, the service circle, the venues and the building-lead zones. Each test reads what the
+One fresh database per shape, the pages opened side by side in one Chromium: the officer's
+map, the service circle, the venues, the building-lead zones and the split. Each test reads what the
 panels *say* (coverage, uncovered buildings, the straight-line warning, the zones, what to
 import next) and checks it against the analysis API; any console error, uncaught exception,
 failed load or error toast fails it. A community with no buildings at all, and a second

@@ -228,6 +228,7 @@ def test_venues_in_chromium(demo_url: str, browser: Browser, tmp_path: Path) -> 
         "/map?community=QH&basemap=none",
         "/map/service-circle?community=QH&basemap=none",
         "/map/lead-zones?community=QH&basemap=none",
+        "/map/split?community=QH&basemap=none",
         "/admin/users",  # the tests' admin manages users
     ]
 

@@ -274,6 +274,37 @@ def lead_zones_page(page: Page) -> None:
     assert stars and all(s in BUILDINGS.values() for s in stars), stars
 
 
+def split_page(page: Page) -> None:
+    check_header(page)
+    assert shown(page, ".gm-split-panel .gm-panel-name") == [COMMUNITY]
+    page.evaluate("GridMap.split.generate()", await_promise=True)
+    page.wait_for("GridMap.state.split.ready && GridMap.pending() === 0", what="split plans")
+    assert_safe(page, "split plans")
+    names = js(page, "GridMap.split.last().units.features.map(f => f.properties.name)")
+    assert COMPOUND in names, names
+    units = js(page, "GridMap.split.last().units.features.map(f => f.properties.unit_id)")
+    for unit in units:
+        close_popup(page)
+        assert js(page, f"GridMap.split.openUnit({json.dumps(unit)})") is True
+        text = popup(page, "unit popup")
+        assert any(name in text for name in (COMPOUND, *BUILDINGS.values())), text
+    # A move names the unit moved (the undo line); the save form keeps the names as typed.
+    close_popup(page)
+    plan = js(page, "GridMap.split.plan(0)")
+    unit = units[0]
+    part = 1 - plan["assignment"][unit]
+    page.evaluate(f"GridMap.split.move({json.dumps(unit)}, {part})", await_promise=True)
+    assert EVIL in shown(page, ".gm-split-undo-what")[0]
+    assert js(page, "GridMap.split.openSave()") is True
+    values = js(
+        page, "[...document.querySelectorAll('.gm-split-save-row input')].map(i => i.value)"
+    )
+    assert values[:2] == ["T1", COMMUNITY], values
+    assert js(page, "GridMap.split.confirmSave()") is True
+    reads(shown(page, ".gm-split-save-check")[0], COMMUNITY)
+    assert_safe(page, "split save form")
+
+
 def test_hostile_names_render_as_text(fresh_db: str, browser: Browser) -> None:
     shapes.load(fresh_db, hostile_layers(), factories.network_lines())
     with serve(fresh_db) as base:
@@ -283,6 +314,7 @@ def test_hostile_names_render_as_text(fresh_db: str, browser: Browser) -> None:
             ("circle", circle_page),
             ("venues", venues_page),
             ("lead_zones", lead_zones_page),
+            ("split", split_page),
         ):
             page = pages[name]
             page.call("Page.bringToFront")

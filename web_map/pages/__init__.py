@@ -3,7 +3,8 @@
 Each page is a module: :mod:`~web_map.pages.officer` the grid officer's map (``/map``),
 :mod:`~web_map.pages.service_circle` the 15-minute service circle (15分钟党群服务圈) with its
 what-if scenarios, :mod:`~web_map.pages.venues` the planner's red-house venue selection
-(红房子选址) and :mod:`~web_map.pages.lead_zones` the building-lead zones (楼长责任区);
+(红房子选址), :mod:`~web_map.pages.lead_zones` the building-lead zones (楼长责任区) and
+:mod:`~web_map.pages.split` the community split planner (社区拆分);
 :mod:`~web_map.pages.plain` the pages without a map (user management, and the notice a role
 sees on a page it may not use). Each map page subclasses :class:`~web_map.pages.base.MapData`
 with its own fields and composes its page from :mod:`~web_map.pages.base`: the header (with
@@ -41,12 +42,21 @@ from web_map.pages.service_circle import (
     service_circle_map,
     walk_scheme,
 )
+from web_map.pages.split import (
+    SPLIT_PARTS_RANGE,
+    SPLIT_PLANS_RANGE,
+    SplitMapData,
+    split_config,
+    split_map,
+)
 from web_map.pages.venues import VENUE_K_RANGE, VenuesMapData, venues_config, venues_map
 
 __all__ = [
     "GB50180_LIFE_CIRCLES",
     "MISSABLE",
     "SHADINGS",
+    "SPLIT_PARTS_RANGE",
+    "SPLIT_PLANS_RANGE",
     "VENUE_K_RANGE",
     "AdminUsersData",
     "BasemapName",
@@ -58,6 +68,7 @@ __all__ = [
     "PageLink",
     "PlainPageData",
     "ServiceCircleMapData",
+    "SplitMapData",
     "UserBadge",
     "VenuesMapData",
     "admin_users_page",
@@ -71,6 +82,8 @@ __all__ = [
     "page_config",
     "service_circle_config",
     "service_circle_map",
+    "split_config",
+    "split_map",
     "venues_config",
     "venues_map",
     "walk_scheme",

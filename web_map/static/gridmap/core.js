@@ -660,6 +660,7 @@
     circle: 'fa-person-walking',
     venues: 'fa-house-flag',
     lead_zones: 'fa-people-roof',
+    split: 'fa-object-ungroup',
   };
   GridMap.drawers = {};
 
