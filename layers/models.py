@@ -603,3 +603,141 @@ class EditConflict(Base):
     )
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(16))
+
+
+# --- events: the community blows the whistle, departments report (docs/events.md) ---------------
+
+#: An event's states, in workflow order (the steps between them: ``layers.events.ACTIONS``).
+EVENT_STATUSES = (
+    "reported",
+    "filed",
+    "cancelled",
+    "dispatched",
+    "accepted",
+    "handled",
+    "fed_back",
+    "verified",
+    "closed",
+)
+#: Where an event was reported from.
+EVENT_SOURCES = ("map", "field", "open311", "api", "import")
+
+
+class Department(Base):
+    """A department events are dispatched to (城管执法、环卫、路灯……), with its users."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class DepartmentUser(Base):
+    """A user who acts for a department (role ``department``)."""
+
+    __tablename__ = "department_users"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class EventCategory(Base):
+    """A kind of event: a main class (大类, no parent) or a subclass (小类) with its rules.
+
+    A subclass names the department it goes to, the hours a department has to handle it and
+    the distance within which an open event of the same kind is suggested as a duplicate.
+    """
+
+    __tablename__ = "event_categories"
+    __table_args__ = (
+        CheckConstraint("handle_hours > 0", name="handle_hours_min"),
+        CheckConstraint("duplicate_m >= 0", name="duplicate_m_min"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    parent_id: Mapped[int | None] = _fk("event_categories")
+    department_id: Mapped[int | None] = _fk("departments")
+    handle_hours: Mapped[float] = mapped_column(Float, nullable=False, server_default="72")
+    duplicate_m: Mapped[float] = mapped_column(Float, nullable=False, server_default="50")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=true())
+
+
+class EventTransition(Base):
+    """A step the workflow allows, from one status to another (the database enforces them)."""
+
+    __tablename__ = "event_transitions"
+
+    from_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    to_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Event(Base):
+    """An event (事件): a problem reported at a place, and where it stands in the workflow.
+
+    Its place (community, grid, compound, building) and responsible officer are derived from
+    its point when reported; ``due_at`` is the deadline of its current step. A trigger refuses
+    any change of ``status`` that is not a step of ``event_transitions``.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(f"status IN {EVENT_STATUSES}", name="status_choice"),
+        CheckConstraint(f"source IN {EVENT_SOURCES}", name="source_choice"),
+        CheckConstraint("char_length(description) BETWEEN 1 AND 2000", name="description_length"),
+        CheckConstraint("version >= 1", name="version_min"),
+        Index("ix_events_community_id_status", "community_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
+    grid_id: Mapped[int | None] = _fk("grids")
+    compound_id: Mapped[int | None] = _fk("compounds")
+    building_id: Mapped[int | None] = _fk("buildings")
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("event_categories.id"), nullable=False, index=True
+    )
+    department_id: Mapped[int | None] = _fk("departments")
+    officer: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    address: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[str] = mapped_column(String(128), nullable=False)
+    reporter_name: Mapped[str | None] = mapped_column(String(64))
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="reported")
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    geom: Mapped[Any] = _geom("POINT")
+
+
+class EventStep(Base):
+    """One step of an event's workflow: who took it, when, with what note (its timeline)."""
+
+    __tablename__ = "event_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    by_user: Mapped[str] = mapped_column(String(128), nullable=False)
+    by_role: Mapped[str] = mapped_column(String(16), nullable=False)
+    department_id: Mapped[int | None] = _fk("departments")
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    #: The deadline the step answered (the previous status's), and whether it came late.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())

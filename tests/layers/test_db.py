@@ -35,7 +35,7 @@ def test_migrations_match_models(engine: Engine) -> None:
         )
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
-    assert db.current_revision(str(engine.url.render_as_string(hide_password=False))) == "0006"
+    assert db.current_revision(str(engine.url.render_as_string(hide_password=False))) == "0007"
 
 
 def test_downgrade_and_upgrade(fresh_db: str) -> None:
