@@ -27,6 +27,8 @@ class Permission(StrEnum):
     IMPORT = "import"
     SAVE_PLANS = "save_plans"
     RESTRUCTURE = "restructure"
+    REPORT_EVENTS = "report_events"
+    EVENT_STEPS = "event_steps"
     HISTORY = "history"
     RESTORE = "restore"
     MANAGE_USERS = "manage_users"
@@ -38,11 +40,33 @@ P = Permission
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
     "planner": frozenset(
-        {P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.IMPORT, P.SAVE_PLANS, P.RESTRUCTURE, P.HISTORY}
+        {
+            P.PUBLIC,
+            P.READ,
+            P.ANALYSE,
+            P.EDIT,
+            P.IMPORT,
+            P.SAVE_PLANS,
+            P.RESTRUCTURE,
+            P.HISTORY,
+            P.REPORT_EVENTS,
+            P.EVENT_STEPS,
+        }
     ),
-    "officer": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.SAVE_PLANS, P.HISTORY}),
-    "field": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT}),
-    "department": frozenset({P.PUBLIC, P.READ}),
+    "officer": frozenset(
+        {
+            P.PUBLIC,
+            P.READ,
+            P.ANALYSE,
+            P.EDIT,
+            P.SAVE_PLANS,
+            P.HISTORY,
+            P.REPORT_EVENTS,
+            P.EVENT_STEPS,
+        }
+    ),
+    "field": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.REPORT_EVENTS}),
+    "department": frozenset({P.PUBLIC, P.READ, P.EVENT_STEPS}),
     "viewer": frozenset({P.PUBLIC, P.READ, P.ANALYSE}),
 }
 #: Roles that see personal fields (names, phones) in their communities.
@@ -67,6 +91,8 @@ PERMISSION_NAMES: Mapping[Permission, str] = {
     P.IMPORT: "上传导入文件",
     P.SAVE_PLANS: "保存方案",
     P.RESTRUCTURE: "调整社区划分",
+    P.REPORT_EVENTS: "上报事件",
+    P.EVENT_STEPS: "办理事件",
     P.HISTORY: "查看修改记录",
     P.RESTORE: "恢复历史版本",
     P.MANAGE_USERS: "管理用户",

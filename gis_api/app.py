@@ -15,9 +15,11 @@ from gis_api.deps import TextParams
 from gis_api.limits import BodySizeLimit
 from gis_api.routes import (
     analysis,
+    events,
     field,
     lead_zones,
     ogc,
+    open311,
     pages,
     photos,
     split,
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(lead_zones.router)
     app.include_router(split.router)
+    app.include_router(events.router)
+    app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(field.router)
     app.include_router(photos.router)

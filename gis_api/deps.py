@@ -1,9 +1,10 @@
-"""FastAPI dependencies: settings, a database session per request, bbox and paging."""
+"""FastAPI dependencies: settings, a database session per request, bbox, paging, the clock."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -125,3 +126,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
 PageDep = Annotated[Page, Depends(page_param)]
+
+
+def clock() -> datetime:
+    """Return the time now (UTC): the events' clock, which tests replace."""
+    return datetime.now(UTC)
+
+
+ClockDep = Annotated[datetime, Depends(clock)]

@@ -24,9 +24,11 @@ from gis_api.access import Permission
 from gis_api.app import create_app
 from gis_api.routes import (
     analysis,
+    events,
     field,
     layers,
     lead_zones,
+    open311,
     pages,
     photos,
     split,
@@ -64,9 +66,11 @@ def test_every_route_of_ours_carries_a_guard() -> None:
     modules = (
         analysis,
         auth_routes,
+        events,
         field,
         layers,
         lead_zones,
+        open311,
         pages,
         photos,
         split,
@@ -101,6 +105,7 @@ _PATH_VALUES = {
     "uid": "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b",
     "size": "thumb",
     "conflict_id": "1",
+    "service_request_id": "SJ1",
 }
 #: Operations anonymous callers may use, by (method, path).
 _OPEN = {
