@@ -210,6 +210,10 @@ DEMO_USERS = (
 )
 
 
+#: The department the demo's department user acts for.
+DEMO_DEPARTMENT = "LDS"
+
+
 def demo_users(settings: Settings, community: str) -> list[tuple[str, str, str]]:
     """Create the demo users that do not exist yet; return (username, role, password) of each.
 
@@ -252,6 +256,10 @@ def demo_users(settings: Settings, community: str) -> list[tuple[str, str, str]]
                     grids=sorted({*user.grid_codes, *grids}),
                 )
                 out.append((username, role, ""))
+            if role == "department":  # the demo's department: street lights (路灯管理所)
+                from layers.events import add_department_user
+
+                add_department_user(session, username, DEMO_DEPARTMENT)
     return out
 
 
