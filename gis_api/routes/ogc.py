@@ -39,6 +39,9 @@ __all__ = [
 #: Table → collection id and title.
 COLLECTIONS = {layer.table: (name, layer.zh) for name, layer in LAYERS.items()}
 COLLECTIONS["walk_edges"] = ("network", "步行路网")
+COLLECTIONS["events"] = ("events", "事件")
+#: Personal fields beyond the layers' (an event's reporter): never through OGC API Features.
+HIDDEN = PERSONAL_COLUMNS | {"reporter_name", "reporter_phone"}
 
 
 def features_router() -> OGCFeaturesFactory:
@@ -77,7 +80,7 @@ async def open_catalog(app: FastAPI, url: str) -> None:
         name, title = COLLECTIONS[collection.table]
         # Personal fields (names, phones) never leave through OGC API Features, for anyone:
         # the collection does not know them, so no property list, filter or sort reaches them.
-        public = [p for p in collection.properties if p.name not in PERSONAL_COLUMNS]
+        public = [p for p in collection.properties if p.name not in HIDDEN]
         # tipg's collection list shows ids as titles; the description carries the name too.
         renamed[name] = collection.model_copy(
             update={

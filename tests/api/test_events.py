@@ -354,3 +354,21 @@ def test_open311_services_and_requests(departments: World, clock: Clock) -> None
         == []
     )
     assert c.get("/open311/v2/requests/SJ0.json", headers=w.as_("viewer")).status_code == 404
+
+
+def test_events_through_ogc_api_features_without_the_reporter(
+    departments: World, clock: Clock
+) -> None:
+    w = departments
+    code = _report(w, "field").json()["code"]
+    for role in ("planner", "viewer"):
+        items = w.client.get("/collections/events/items", headers=w.as_(role)).json()
+        (feature,) = [f for f in items["features"] if f["properties"]["code"] == code]
+        assert feature["properties"]["status"] == "reported"
+        assert not {"reporter_name", "reporter_phone"} & set(feature["properties"]), role
+    r = w.client.get(
+        "/collections/events/items",
+        headers=w.as_("planner"),
+        params={"filter": "reporter_name='张三丰'"},
+    )
+    assert r.status_code == 400, r.text
