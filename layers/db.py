@@ -153,6 +153,20 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)  # type: ignore[arg-type]
 
 
+def head_revision() -> str:
+    """Return the newest revision of our migrations (what ``migrate`` brings a database to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    if head is None:
+        msg = f"no migrations in {MIGRATIONS_DIR}"
+        raise RuntimeError(msg)
+    return head
+
+
 def current_revision(url: str) -> str | None:
     """Return the database's Alembic revision, or None when it was never migrated."""
     engine = make_engine(url)

@@ -381,7 +381,19 @@ def test_delete_with_if_match(client: TestClient, engine_: Engine) -> None:
 
 
 #: Tables of users and of the history: a deleted community leaves them (and its history).
-ACCOUNTS = {"users", "user_communities", "user_grids", "auth_tokens", "history", "applied_edits"}
+#: Tables that are not a community's data: accounts, history, and the events' reference tables.
+ACCOUNTS = {
+    "users",
+    "user_communities",
+    "user_grids",
+    "auth_tokens",
+    "history",
+    "applied_edits",
+    "departments",
+    "department_users",
+    "event_categories",
+    "event_transitions",
+}
 
 
 def test_delete_community_with_dependents(client: TestClient, engine_: Engine) -> None:
