@@ -29,6 +29,7 @@ class Permission(StrEnum):
     RESTRUCTURE = "restructure"
     REPORT_EVENTS = "report_events"
     EVENT_STEPS = "event_steps"
+    EVENT_PHOTOS = "event_photos"
     HISTORY = "history"
     RESTORE = "restore"
     MANAGE_USERS = "manage_users"
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             P.HISTORY,
             P.REPORT_EVENTS,
             P.EVENT_STEPS,
+            P.EVENT_PHOTOS,
         }
     ),
     "officer": frozenset(
@@ -63,10 +65,11 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
             P.HISTORY,
             P.REPORT_EVENTS,
             P.EVENT_STEPS,
+            P.EVENT_PHOTOS,
         }
     ),
-    "field": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.REPORT_EVENTS}),
-    "department": frozenset({P.PUBLIC, P.READ, P.EVENT_STEPS}),
+    "field": frozenset({P.PUBLIC, P.READ, P.ANALYSE, P.EDIT, P.REPORT_EVENTS, P.EVENT_PHOTOS}),
+    "department": frozenset({P.PUBLIC, P.READ, P.EVENT_STEPS, P.EVENT_PHOTOS}),
     "viewer": frozenset({P.PUBLIC, P.READ, P.ANALYSE}),
 }
 #: Roles that see personal fields (names, phones) in their communities.
@@ -93,6 +96,7 @@ PERMISSION_NAMES: Mapping[Permission, str] = {
     P.RESTRUCTURE: "调整社区划分",
     P.REPORT_EVENTS: "上报事件",
     P.EVENT_STEPS: "办理事件",
+    P.EVENT_PHOTOS: "上传事件照片",
     P.HISTORY: "查看修改记录",
     P.RESTORE: "恢复历史版本",
     P.MANAGE_USERS: "管理用户",

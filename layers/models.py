@@ -741,3 +741,39 @@ class EventStep(Base):
     #: The deadline the step answered (the previous status's), and whether it came late.
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     late: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+
+
+class EventPhoto(Base):
+    """A photo of an event: by the reporter, or by whoever took a step (the work done).
+
+    ``stage`` is the event's status when the photo came (``reported``, ``handled``...), so the
+    timeline shows each step's photos. Kept re-encoded without EXIF, as buildings' photos are.
+    """
+
+    __tablename__ = "event_photos"
+    __table_args__ = (
+        CheckConstraint("bytes > 0", name="bytes_min"),
+        CheckConstraint("width > 0 AND height > 0", name="size_min"),
+        CheckConstraint("char_length(caption) <= 200", name="caption_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[Any] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    image: Mapped[builtins.bytes] = mapped_column(LargeBinary, nullable=False)
+    thumb: Mapped[builtins.bytes] = mapped_column(LargeBinary, nullable=False)
+    caption: Mapped[str | None] = mapped_column(Text)
+    taken_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

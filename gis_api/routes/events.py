@@ -8,19 +8,21 @@ the user's role, grid or department. Times come from :func:`gis_api.deps.clock`.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.orm import Session
 
 from gis_api import auth
 from gis_api.access import Principal, mask
 from gis_api.auth import CurrentUser
 from gis_api.deps import ClockDep, SessionDep
-from layers import domain
+from layers import domain, event_photos, photos
 from layers import events as ev
-from layers.errors import NotFound
+from layers.errors import NotFound, RequestTooLarge
 from layers.models import EVENT_STATUSES
 
 router = APIRouter(tags=["事件 events"])
@@ -216,10 +218,7 @@ def nearby(
 @router.get("/api/events/{code}", dependencies=[auth.READ], summary="事件详情与办理时间线")
 def one(code: str, session: SessionDep, who: CurrentUser, now: ClockDep) -> dict[str, Any]:
     """Return the event, its place, status, deadline and every step taken."""
-    cid = ev.community_of_event(session, code)
-    if cid is None or not who.in_community(cid):  # another community's is as unknown
-        msg = f"事件“{code}”不存在（或不在您所在的社区）"
-        raise NotFound(msg, loc=("path", "code"))
+    _visible(session, code, who)  # another community's is as unknown as a missing one
     return shown(who, ev.get_event(session, code, now=now))
 
 
@@ -251,3 +250,89 @@ def _day_start(day: date | None) -> datetime | None:
     if day is None:
         return None
     return datetime.combine(day, time(0), tzinfo=domain.CHINA).astimezone(UTC)
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+PhotoUid = Annotated[str, Path(max_length=64, description="照片编号（设备生成的 UUID）")]
+
+
+def _visible(session: Session, code: str, who: Principal) -> None:
+    cid = ev.community_of_event(session, code)
+    if cid is None or not who.in_community(cid):
+        msg = f"事件“{code}”不存在（或不在您所在的社区）"
+        raise NotFound(msg, loc=("path", "code"))
+
+
+def _photo_out(photo: event_photos.EventPhoto, who: Principal) -> dict[str, Any]:
+    out = dataclasses.asdict(photo)
+    if not who.sees_personal:
+        out["taken_by"] = None
+    base = f"/api/events/{photo.event}/photos/{photo.uid}"
+    return {**out, "url": f"{base}/image", "thumb_url": f"{base}/thumb"}
+
+
+@router.put(
+    "/api/events/{code}/photos/{uid}",
+    dependencies=[auth.EVENT_PHOTOS],
+    status_code=201,
+    summary="上传事件照片（上报或办理时；按照片编号幂等）",
+    responses={
+        200: {"description": "该编号的照片已收到过"},
+        409: {"description": "该编号已用于另一事件的照片"},
+        413: {"description": "照片过大"},
+        415: {"description": "不是 JPEG、PNG 或 WebP 图片"},
+    },
+)
+def put_photo(
+    code: str,
+    uid: PhotoUid,
+    session: SessionDep,
+    who: CurrentUser,
+    response: Response,
+    file: Annotated[UploadFile, File(description="照片（JPEG、PNG 或 WebP）")],
+    caption: Annotated[str | None, Form(max_length=photos.MAX_CAPTION)] = None,
+) -> dict[str, Any]:
+    """Keep a photo of the event at its current stage (the report, the work done...)."""
+    key = photos.parse_uid(uid)
+    data = file.file.read(photos.MAX_BYTES + 1)
+    if len(data) > photos.MAX_BYTES:
+        msg = f"照片超过上限 {photos.MAX_BYTES >> 20} MB"
+        raise RequestTooLarge(msg, loc=("body", "file"))
+    with session.begin():
+        _visible(session, code, who)
+        prepared = photos.prepare(data, filename=file.filename or "")
+        photo, new = event_photos.save(
+            session, code, key, prepared, caption=caption, taken_by=who.username
+        )
+    if not new:
+        response.status_code = 200
+    return _photo_out(photo, who)
+
+
+@router.get("/api/events/{code}/photos", dependencies=[auth.READ], summary="事件照片列表")
+def list_photos(code: str, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
+    """Return the event's photos, oldest first, each with its stage and links."""
+    _visible(session, code, who)
+    return [_photo_out(p, who) for p in event_photos.photos_of(session, code)]
+
+
+@router.get(
+    "/api/events/{code}/photos/{uid}/{size}",
+    dependencies=[auth.READ],
+    summary="事件照片图像（image 原图，thumb 缩略图）",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def photo_image(
+    code: str,
+    uid: PhotoUid,
+    size: Annotated[str, Path(pattern="^(image|thumb)$")],
+    session: SessionDep,
+    who: CurrentUser,
+) -> Response:
+    """Return a photo's JPEG (its bytes never change for a uid)."""
+    _visible(session, code, who)
+    data = event_photos.photo_bytes(session, code, photos.parse_uid(uid), thumb=size == "thumb")
+    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
+    return Response(data, media_type="image/jpeg", headers=headers)

@@ -372,3 +372,45 @@ def test_events_through_ogc_api_features_without_the_reporter(
         params={"filter": "reporter_name='张三丰'"},
     )
     assert r.status_code == 400, r.text
+
+
+def test_photos_of_the_report_and_of_the_work_done(departments: World, clock: Clock) -> None:
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from tests.api.test_photos import _jpeg
+
+    w = departments
+    code = _report(w, "field").json()["code"]
+
+    def put(role: str, uid: str, data: bytes, name: str = "p.jpg") -> Any:
+        return w.client.put(
+            f"/api/events/{code}/photos/{uid}",
+            files={"file": (name, data, "image/jpeg")},
+            data={"caption": "现场"},
+            headers=w.as_(role),
+        )
+
+    first = str(uuid.uuid4())
+    r = put("field", first, _jpeg(3000, 1000, gps=True))
+    assert r.status_code == 201, r.text
+    assert r.json()["stage"] == "reported" and r.json()["width"] == 2048
+    assert put("field", first, _jpeg(3000, 1000, gps=True)).status_code == 200  # resent: once
+    kept = w.client.get(f"/api/events/{code}/photos/{first}/image", headers=w.as_("viewer"))
+    assert len(Image.open(io.BytesIO(kept.content)).getexif()) == 0  # no GPS position left
+    before = snapshot(w.engine)
+    assert put("field", str(uuid.uuid4()), b"GIF89a not a photo", "x.gif").status_code == 415
+    assert put("viewer", str(uuid.uuid4()), _jpeg(10, 10)).status_code == 403
+    assert put("field", "not-a-uuid", _jpeg(10, 10)).status_code == 422
+    assert snapshot(w.engine) == before
+    for role, action in (("officer", "file"), ("officer", "dispatch"), ("department", "accept")):
+        assert _step(w, role, code, action).status_code == 200
+    assert _step(w, "department", code, "handle", note="已修复").status_code == 200
+    assert put("department", str(uuid.uuid4()), _jpeg(800, 600)).status_code == 201
+    listed = w.client.get(f"/api/events/{code}/photos", headers=w.as_("viewer")).json()
+    assert [p["stage"] for p in listed] == ["reported", "handled"]
+    assert all(p["taken_by"] is None for p in listed)  # who took it: not for viewers
+    mine = w.client.get(f"/api/events/{code}/photos", headers=w.as_("planner")).json()
+    assert [p["taken_by"] for p in mine] == ["u-field", "u-department"]
