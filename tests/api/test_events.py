@@ -414,3 +414,57 @@ def test_photos_of_the_report_and_of_the_work_done(departments: World, clock: Cl
     assert all(p["taken_by"] is None for p in listed)  # who took it: not for viewers
     mine = w.client.get(f"/api/events/{code}/photos", headers=w.as_("planner")).json()
     assert [p["taken_by"] for p in mine] == ["u-field", "u-department"]
+
+
+def test_two_people_taking_the_same_step_at_once_take_it_once(departments: World) -> None:
+    """The officer and the planner both file one event at the same instant: one files it."""
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from tests.running import serve
+
+    w = departments
+    code = _report(w, "field").json()["code"]
+    url_db = w.settings.database_url
+    results: list[int] = []
+    with serve(url_db) as url:
+        barrier = threading.Barrier(4)
+
+        def file_it(role: str) -> None:
+            req = urllib.request.Request(
+                f"{url}/api/events/{code}/steps",
+                data=json.dumps({"action": "file", "note": role}).encode(),
+                headers={**w.as_(role), "Content-Type": "application/json"},
+                method="POST",
+            )
+            barrier.wait()
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    results.append(r.status)
+            except urllib.error.HTTPError as e:
+                results.append(e.code)
+
+        threads = [
+            threading.Thread(target=file_it, args=(r,))
+            for r in ("officer", "planner", "admin", "planner")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results) == [200, 409, 409, 409], results
+    with w.engine.connect() as conn:
+        actions = (
+            conn.execute(
+                text(
+                    "SELECT s.action FROM event_steps s JOIN events e ON e.id = s.event_id "
+                    "WHERE e.code = :c ORDER BY s.id"
+                ),
+                {"c": code},
+            )
+            .scalars()
+            .all()
+        )
+    assert actions == ["report", "file"]
