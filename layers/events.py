@@ -350,8 +350,10 @@ def take_step(
         msg = f"事件 {code} 已被他人办理（版本 {event['version']}，您看到的是 {version}），请刷新"
         raise Conflict(msg, loc=("body", "version"))
     department_id = event["department_id"]
-    if action == "dispatch":
-        department_id = _department(session, department, default=department_id)
+    if action == "dispatch":  # the one chosen, else the category's
+        department_id = _department(session, department, default=event["default_department"])
+    elif action == "return":  # not theirs: the community dispatches it again
+        department_id = None
     hours = event["handle_hours"] if step.target == "accepted" else STEP_HOURS.get(step.target)
     due = None if step.target in FINAL or hours is None else now + timedelta(hours=hours)
     session.execute(
@@ -379,7 +381,7 @@ def take_step(
         now=now,
         note=note,
         due=event["due_at"],
-        department_id=department_id,
+        department_id=department_id or event["department_id"],  # who returned it, too
     )
 
 
@@ -388,7 +390,8 @@ def _locked(session: Session, code: str, actor: Actor) -> dict[str, Any]:
         session.execute(
             text(
                 "SELECT e.id, e.code, e.status, e.version, e.community_id, e.grid_id, "
-                "e.department_id, e.due_at, k.handle_hours FROM events e "
+                "e.department_id, e.due_at, k.handle_hours, k.department_id AS "
+                "default_department FROM events e "
                 "JOIN event_categories k ON k.id = e.category_id WHERE e.code = :c "
                 "FOR UPDATE OF e"
             ),

@@ -468,3 +468,18 @@ def test_two_people_taking_the_same_step_at_once_take_it_once(departments: World
             .all()
         )
     assert actions == ["report", "file"]
+
+
+def test_a_department_returns_what_is_not_its_own(departments: World, clock: Clock) -> None:
+    """Dispatched to 路灯管理所 by default, returned, then dispatched to 环卫所 by choice."""
+    w = departments
+    code = _report(w, "officer").json()["code"]
+    assert _step(w, "officer", code, "file").status_code == 200
+    assert _step(w, "officer", code, "dispatch").json()["department"] == "LDS"
+    back = _step(w, "department", code, "return", note="不是路灯问题，是垃圾").json()
+    assert back["status"] == "filed" and back["department"] is None
+    assert back["steps"][-1]["department"] == "LDS"  # the timeline says who returned it
+    again = _step(w, "officer", code, "dispatch", department="HWS").json()
+    assert again["department_name"] == "环卫所"
+    assert _step(w, "department", code, "accept").status_code == 403  # no longer theirs
+    assert _step(w, "sanitation", code, "accept").status_code == 200
