@@ -15,6 +15,7 @@ from gis_api.deps import TextParams
 from gis_api.limits import BodySizeLimit
 from gis_api.routes import (
     analysis,
+    event_stats,
     events,
     field,
     lead_zones,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(lead_zones.router)
     app.include_router(split.router)
+    app.include_router(event_stats.router)  # before events: /api/events/{code} takes all
     app.include_router(events.router)
     app.include_router(open311.router)
     app.include_router(pages.router)

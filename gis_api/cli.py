@@ -749,6 +749,81 @@ def serve(
     )
 
 
+# --- events -----------------------------------------------------------------------------------
+
+events_app = typer.Typer(
+    help="事件（基层吹哨、部门报到）：导入历史事件、导出事件台账", no_args_is_help=True
+)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("import")
+def events_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV 或 Excel（.xlsx）：每个事件一行，表头中文或英文"
+            "（至少 小类、描述、上报时间、经度、纬度）"
+        ),
+    ],
+    community: Annotated[str, typer.Option("--community", help="社区编号")],
+) -> None:
+    """导入历史事件（可含已结案的）：按坐标自动确定网格、小区、楼栋；有任何错误则全部不写入。"""
+    from layers.io import events_io
+
+    settings = get_settings()
+    try:
+        with _progress() as progress, services.transaction(settings, channel="import") as session:
+            report = events_io.import_events(
+                session, file, community=community, user=settings.cli_user, progress=progress
+            )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    from layers.events import STATUS_ZH
+
+    counts = "、".join(f"{STATUS_ZH[s]} {n}" for s, n in sorted(report.by_status.items()))
+    console.print(
+        f"[green]已导入[/green] {report.added} 个事件到社区 {community}"
+        f"（{counts}；{report.seconds:.1f} s）"
+    )
+    if report.ignored_columns:
+        console.print(f"[yellow]未识别、已忽略的列：{'、'.join(report.ignored_columns)}")
+
+
+@events_app.command("export")
+def events_export(
+    community: Annotated[str, typer.Option("--community", help="社区编号")],
+    out: Annotated[Path, typer.Option("--out", help="输出文件：.csv 或 .xlsx（每个事件一行）")],
+    headers: Annotated[
+        str, typer.Option("--headers", help="表头：zh 中文（给人看）或 en 英文（给程序用）")
+    ] = "zh",
+) -> None:
+    """导出社区的事件台账（含上报人信息：命令行以本地管理员身份运行）。"""
+    from datetime import UTC, datetime
+
+    from layers import event_stats
+    from layers.io import events_io
+
+    if headers not in ("zh", "en"):
+        raise _fail(GridmapError("--headers 只能是 zh 或 en", loc=("headers",)))
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise _fail(GridmapError(f"--out 应为 .csv 或 .xlsx 文件：{out.name}", loc=("out",)))
+    now = datetime.now(UTC)
+    try:
+        with services.transaction(get_settings()) as session:
+            scope = event_stats.scope(session, community=community)
+            assert scope.community_ids is not None
+            rows = events_io.export_rows(session, community_id=scope.community_ids[0], now=now)
+        table = events_io.ledger(rows, headers="zh" if headers == "zh" else "en")
+        title = None
+        if out.suffix.lower() == ".xlsx" and headers == "zh":
+            title = events_io.title_of(community, scope.community_name, day=now)
+        events_io.write_ledger(table, out, title=title)
+    except GridmapError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[green]已导出[/green] 社区 {community} 的 {len(rows)} 个事件 → {out}")
+
+
 def main() -> None:
     """Entry point for ``python -m gis_api.cli``."""
     app()

@@ -660,3 +660,15 @@ def _with_zh(row: dict[str, Any]) -> dict[str, Any]:
     row["status_zh"] = STATUS_ZH[row["status"]]
     row["next_actions"] = list(NEXT[row["status"]])
     return row
+
+
+def place_of(
+    session: Session, lon: float, lat: float, building: str | None = None
+) -> dict[str, Any]:
+    """Return the place of a point as :func:`report` gives it (community, grid, compound, ...).
+
+    The ids ``community_id``, ``grid_id``, ``compound_id``, ``building_id`` and the grid's
+    ``officer``; an :class:`EventError` for a point outside every community or an unknown
+    ``building`` (the history importer, :mod:`layers.io.events_io`, places rows so).
+    """
+    return _place(session, lon, lat, building)

@@ -693,6 +693,20 @@ class Event(Base):
         CheckConstraint("char_length(description) BETWEEN 1 AND 2000", name="description_length"),
         CheckConstraint("version >= 1", name="version_min"),
         Index("ix_events_community_id_status", "community_id", "status"),
+        # The dashboard's reads of one community, index-only (migration 0009).
+        Index(
+            "ix_events_community_id_figures",
+            "community_id",
+            postgresql_include=[
+                "status",
+                "grid_id",
+                "category_id",
+                "department_id",
+                "reported_at",
+                "closed_at",
+                "due_at",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -102,3 +102,66 @@ def vector_tile(
     """
     tile = session.execute(text(sql), params).scalar()
     return bytes(tile) if tile else b""
+
+
+#: What an event's tile feature carries: no personal field (reporters stay in the API).
+EVENT_TILE_PROPERTIES = ("code", "status", "category", "category_group", "overdue")
+
+
+def event_tile(
+    session: Session,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    now: Any,
+    community: str | None = None,
+    within: Sequence[int] | None = None,
+    status: Sequence[str] = (),
+    category: str | None = None,
+    since: Any = None,
+    until: Any = None,
+) -> bytes:
+    """Return the Mapbox Vector Tile of the events at ``z/x/y`` (MVT layer ``events``).
+
+    Each point carries :data:`EVENT_TILE_PROPERTIES`; ``overdue`` is open and past its
+    deadline at ``now`` (the API's clock). ``within`` limits the events to those communities
+    (ids); ``status``, ``category`` (a subclass or its main class) and the report window
+    (``since`` inclusive, ``until`` exclusive) filter them, as the events list does.
+    """
+    params: dict[str, Any] = {"z": z, "x": x, "y": y, "now": now}
+    scope = ""
+    if community is not None:
+        params["cid"] = community_id(session, community)
+        scope += " AND e.community_id = :cid"
+    if within is not None:
+        params["within"] = list(within)
+        scope += " AND e.community_id = ANY(:within)"
+    if status:
+        params["status"] = list(status)
+        scope += " AND e.status = ANY(:status)"
+    if category is not None:
+        params["category"] = category
+        scope += " AND (c.code = :category OR p.code = :category)"
+    if since is not None:
+        params["since"] = since
+        scope += " AND e.reported_at >= :since"
+    if until is not None:
+        params["until"] = until
+        scope += " AND e.reported_at < :until"
+    sql = f"""
+        WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env),
+        features AS MATERIALIZED (
+            SELECT e.id, e.code, e.status, c.code AS category, p.code AS category_group,
+                   (e.status NOT IN ('cancelled', 'closed') AND e.due_at < :now) AS overdue,
+                   ST_AsMVTGeom(ST_Transform(e.geom, 3857), b.env, 4096, 64, true) AS geom
+            FROM events e CROSS JOIN bounds b
+            JOIN event_categories c ON c.id = e.category_id
+            LEFT JOIN event_categories p ON p.id = c.parent_id
+            WHERE e.geom && ST_Transform(b.env, 4326){scope}
+        )
+        SELECT ST_AsMVT(features.*, 'events', 4096, 'geom', 'id') FROM features
+        WHERE geom IS NOT NULL
+    """
+    tile = session.execute(text(sql), params).scalar()
+    return bytes(tile) if tile else b""

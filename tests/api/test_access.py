@@ -24,6 +24,7 @@ from gis_api.access import Permission
 from gis_api.app import create_app
 from gis_api.routes import (
     analysis,
+    event_stats,
     events,
     field,
     layers,
@@ -66,6 +67,7 @@ def test_every_route_of_ours_carries_a_guard() -> None:
     modules = (
         analysis,
         auth_routes,
+        event_stats,
         events,
         field,
         layers,
