@@ -650,19 +650,27 @@ def user_add(
         list[str] | None, typer.Option("--grid", help="负责的网格编号（可重复）")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="显示的姓名")] = None,
+    department: Annotated[
+        list[str] | None,
+        typer.Option("--department", help="职能部门人员所属部门编号（如 LDS，可重复）"),
+    ] = None,
     password_stdin: PasswordStdin = False,
 ) -> None:
     """新增用户。"""
     password = _read_password(password_stdin)
-    services.add_user(
-        get_settings(),
-        username,
-        role=role,
-        password=password,
-        communities=community or [],
-        grids=grid or [],
-        display_name=name,
-    )
+    try:
+        services.add_user(
+            get_settings(),
+            username,
+            role=role,
+            password=password,
+            communities=community or [],
+            grids=grid or [],
+            display_name=name,
+            departments=department or [],
+        )
+    except GridmapError as exc:
+        raise _fail(exc) from exc
     console.print(f"[green]已新增用户[/green] {username}（{role}）")
 
 

@@ -272,11 +272,17 @@ def add_user(
     communities: list[str],
     grids: list[str],
     display_name: str | None = None,
+    departments: list[str] | None = None,
 ) -> None:
-    """Create a user (``gridmap user add``)."""
+    """Create a user (``gridmap user add``), acting for ``departments`` (event handling)."""
     from gis_api.auth import hash_password
     from layers import accounts
+    from layers.errors import GridmapError
+    from layers.events import add_department_user
 
+    if departments and role != "department":
+        msg = "只有职能部门人员（--role department）可以指定 --department"
+        raise GridmapError(msg, loc=("department",))
     with transaction(settings) as session:
         accounts.add_user(
             session,
@@ -287,6 +293,8 @@ def add_user(
             grids=grids,
             display_name=display_name,
         )
+        for code in departments or []:
+            add_department_user(session, username, code)
 
 
 def personal_token(settings: Settings, username: str, name: str) -> str:

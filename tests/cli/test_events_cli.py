@@ -147,3 +147,51 @@ def test_a_bad_row_refuses_the_whole_file(env: str, tmp_path: Path) -> None:
     assert code == 2 and "ZZ" in out, out
     code, out = gridmap("events", "export", "--community", "T1", "--out", str(tmp_path / "x.pdf"))
     assert code == 2 and ".xlsx" in out, out
+
+
+def test_a_department_user_from_the_command_line(env: str) -> None:
+    """gridmap user add --role department --department LDS: the user acts for 路灯管理所."""
+    from sqlalchemy import text as sql
+
+    from gis_api.cli import app
+    from layers import db
+    from tests import factories, shapes
+    from tests.running import runner
+
+    shapes.load(env, factories.community_layers(), None)
+    result = runner.invoke(
+        app,
+        ["user", "add", "u-lights", "--role", "department", "--community", "T1",
+         "--department", "LDS", "--password-stdin"],
+        input="correct-horse-9\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    engine = db.make_engine(env)
+    try:
+        with engine.connect() as conn:
+            got = (
+                conn.execute(
+                    sql(
+                        "SELECT d.code FROM department_users du JOIN users u ON u.id = du.user_id "
+                        "JOIN departments d ON d.id = du.department_id WHERE u.username = 'u-lights'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    assert got == ["LDS"]
+    wrong = runner.invoke(
+        app,
+        ["user", "add", "u-x", "--role", "viewer", "--department", "LDS", "--password-stdin"],
+        input="correct-horse-9\n",
+    )
+    assert wrong.exit_code == 2 and "只有职能部门人员" in wrong.output
+    unknown = runner.invoke(
+        app,
+        ["user", "add", "u-y", "--role", "department", "--department", "NOPE",
+         "--password-stdin"],
+        input="correct-horse-9\n",
+    )  # fmt: skip
+    assert unknown.exit_code == 2 and "部门“NOPE”不存在" in unknown.output
