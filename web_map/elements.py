@@ -228,10 +228,15 @@ class SearchBox(_Assets, MacroElement):
 
 
 class SidePanel(_Assets, MacroElement):
-    """Summary figures of the community or grid at the map centre (``/api/stats/at``)."""
+    """Summary figures of the community or grid at the map centre (``/api/stats/at``).
+
+    With ``events`` (``web_map.pages.events.panel_events``) the panel has a second view, 事件:
+    the events' filter, list, report form and an event's page with its timeline and steps
+    (``events.js``); without, it shows the figures only.
+    """
 
     _template = _template("side_panel.html.j2")
-    js = ("sidepanel.js",)
+    js: tuple[str, ...] = ("sidepanel.js",)
 
     def __init__(
         self,
@@ -239,6 +244,7 @@ class SidePanel(_Assets, MacroElement):
         labels: Mapping[str, str],
         service_kinds: Mapping[str, Mapping[str, str]],
         notices: Sequence[Mapping[str, str]] = (),
+        events: Mapping[str, Any] | None = None,
         position: str = "topright",
         static_url: str,
     ) -> None:
@@ -247,7 +253,34 @@ class SidePanel(_Assets, MacroElement):
         self.notices = [dict(n) for n in notices]
         self.labels = dict(labels)
         self.service_kinds = {k: dict(v) for k, v in service_kinds.items()}
+        self.events = None if events is None else dict(events)
+        # The 事件 view, rendered here from its own template (folium's have no loader).
+        self.events_html = "" if events is None else _EVENT_PANEL.render(ev=self.events)
         self.position = position
+        if events is not None:
+            self.js = (*type(self).js, "events.js")
+            self.css = (*type(self).css, "events.css")
+        self._use_assets(static_url)
+
+
+_EVENT_PANEL = _template("event_panel.html.j2")
+
+
+class EventLayer(_Assets, Layer):
+    """One overlay of the officer map's events: ``points`` (by status) or ``heat`` (per grid).
+
+    The layer is filled by ``events.js`` from ``/api/events`` (the side panel's 事件 view holds
+    its filter).
+    """
+
+    _template = _template("event_layer.html.j2")
+    js = ("layers.js", "events.js")
+    css = ("events.css",)
+
+    def __init__(self, part: str, name: str, *, show: bool = True, static_url: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "EventLayer"
+        self.part = part
         self._use_assets(static_url)
 
 
@@ -257,8 +290,10 @@ class Legend(_Assets, MacroElement):
     Every scheme's classes are rendered, the others hidden, so switching shows another section
     and the legend always matches the buildings; then boundaries, service points and gates (each
     left out when empty), then any ``extra`` sections: ``{"title", "items": [{"label",
-    "swatch", "style", "icon"}], "note"}``, where ``swatch`` is the CSS class of the item's
-    sample. ``css_class`` is added to the legend's own, for a page's styles.
+    "swatch", "style", "icon"}], "note", "key", "hidden"}``, where ``swatch`` is the CSS class
+    of the item's sample, ``key`` names the section (``data-legend``, for a script to show or
+    hide it) and ``hidden`` hides it at first. ``css_class`` is added to the legend's own, for a
+    page's styles.
     """
 
     _template = _template("legend.html.j2")

@@ -743,3 +743,127 @@ ADMIN_UI: Final = {
     "failed": "操作失败：{error}",
     "count": "共 {n} 个用户",
 }
+
+# --- events on the officer map (事件：基层吹哨、部门报到) ------------------------------
+
+#: Overlay names of the events, as the layer control shows them.
+EVENT_LAYER_NAMES: Final = {
+    "events": "事件",
+    "event_heat": "事件热力（各网格未结事件数）",
+}
+
+#: The status groups the filter offers: open (未结), overdue (超期), done (已结), all.
+EVENT_GROUPS: Final = {"open": "未结", "overdue": "超期", "closed": "已结", "all": "全部"}
+#: The periods the filter offers (by the day of the report, China's time).
+EVENT_PERIODS: Final = {"7d": "近7天", "30d": "近30天", "year": "今年", "all": "全部"}
+#: The two ways of showing events: the points, or the open events per grid.
+EVENT_VIEWS: Final = {"points": "点位", "heat": "网格热力"}
+
+#: The heat view's classes: open events per grid (the upper bounds exclusive).
+EVENT_HEAT_CLASSES: Final = ("无", "1–2 件", "3–5 件", "6–9 件", "10 件及以上")
+
+#: The legend's sections of the events (the officer map's legend).
+EVENT_LEGEND: Final = {
+    "statuses": "事件（按状态）",
+    "overdue": "超期（红圈）",
+    "heat": "各网格未结事件数",
+}
+
+#: Strings of the officer map's event scripts and panel (merged over ``UI``).
+EVENT_UI: Final = {
+    # the panel's two views
+    "ev_tab_stats": "概况",
+    "ev_tab_events": "事件",
+    "ev_kicker": "事件：基层吹哨、部门报到",
+    # the filter
+    "ev_filter_status": "状态",
+    "ev_filter_category": "大类",
+    "ev_filter_period": "时间",
+    "ev_filter_view": "显示",
+    "ev_all_categories": "全部大类",
+    "ev_count": "共 {n} 件",
+    "ev_count_overdue": "其中超期 {n} 件",
+    "ev_heat_count": "{n} 件",
+    "ev_none": "没有符合条件的事件",
+    "ev_list_more": "仅列出最近 {n} 件，可缩小筛选范围",
+    "ev_loading": "正在读取事件…",
+    "ev_load_failed": "读取事件失败：{error}",
+    "ev_overdue": "超期",
+    "ev_late": "超时",
+    # reporting
+    "ev_report": "上报事件",
+    "ev_report_title": "上报事件",
+    "ev_place_hint": "请在地图上点击事件位置（点在楼栋上即记入该楼栋）",
+    "ev_placing": "点击地图选择事件位置",
+    "ev_place_cancel": "取消",
+    "ev_place_point": "位置：{lon}，{lat}",
+    "ev_place_building": "楼栋：{name}",
+    "ev_place_again": "重新选点",
+    "ev_group": "大类",
+    "ev_category": "小类",
+    "ev_choose": "请选择",
+    "ev_description": "问题描述",
+    "ev_description_placeholder": "发生了什么、在哪里、影响到谁",
+    "ev_address": "地址（可选）",
+    "ev_reporter_name": "反映人（可选）",
+    "ev_reporter_phone": "联系电话（可选）",
+    "ev_save": "保存上报",
+    "ev_cancel": "取消",
+    "ev_saving": "正在上报…",
+    "ev_missing_place": "请先在地图上点击事件位置",
+    "ev_missing_category": "请选择事件小类",
+    "ev_missing_description": "请填写问题描述",
+    "ev_bad_phone": "联系电话只能包含数字、空格、+ 和 -（3–32 位）",
+    "ev_checking": "正在查重…",
+    "ev_duplicates": "附近已有同类未结事件，可能是同一问题：",
+    "ev_duplicate_item": "{code} · {status} · 相距 {m} 米",
+    "ev_duplicate_force": "仍然上报",
+    "ev_duplicate_back": "不上报",
+    "ev_reported": "已上报事件 {code}",
+    "ev_report_failed": "上报失败：{error}",
+    # one event
+    "ev_back": "返回列表",
+    "ev_code": "事件编号",
+    "ev_status": "状态",
+    "ev_community": "社区",
+    "ev_grid": "网格",
+    "ev_compound": "小区",
+    "ev_building": "楼栋",
+    "ev_address_label": "地址",
+    "ev_department": "承办部门",
+    "ev_officer": "网格员",
+    "ev_due": "截止时间",
+    "ev_due_overdue": "{time}（已超期）",
+    "ev_closed_at": "办结时间",
+    "ev_reported_at": "上报时间",
+    "ev_reporter": "上报人",
+    "ev_reporter_who": "反映人",
+    "ev_source": "来源",
+    "ev_description_label": "问题描述",
+    "ev_timeline": "办理时间线",
+    "ev_step_by": "{who}（{role}）",
+    "ev_step_department": "派往：{department}",
+    "ev_step_due": "时限：{time}",
+    "ev_no_steps": "暂无办理记录",
+    "ev_actions": "下一步",
+    "ev_wait_community": "当前步骤由社区（网格员、社区书记）办理",
+    "ev_wait_department": "当前步骤由承办部门办理",
+    "ev_finished": "事件已办结",
+    "ev_note": "办理意见（可选）",
+    "ev_note_placeholder": "说明情况、处理结果或退回原因",
+    "ev_dispatch_to": "派往部门",
+    "ev_confirm": "确认：{action}",
+    "ev_step_done": "已{action}：{code}",
+    "ev_step_failed": "办理失败：{error}",
+    "ev_open_failed": "读取事件失败：{error}",
+    "ev_none_value": "—",
+}
+
+#: Where an event came from, as the panel names it.
+EVENT_SOURCES: Final = {
+    "map": "工作地图",
+    "field": "扫楼平板",
+    "open311": "热线（Open311）",
+    "api": "接口",
+    "import": "历史导入",
+}

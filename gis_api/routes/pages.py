@@ -23,6 +23,7 @@ from gis_api.access import ROLE_NAMES, Permission, Principal
 from gis_api.auth import CurrentUser
 from gis_api.deps import SessionDep, SettingsDep
 from gis_api.settings import Settings
+from layers import events as ev
 from layers.errors import NotFound
 from layers.queries import read_layer
 from layers.schema import LAYERS
@@ -34,6 +35,8 @@ from web_map.pages import (
     VENUE_K_RANGE,
     AdminUsersData,
     CommunityChoice,
+    EventAction,
+    EventSetup,
     LeadZonesMapData,
     NoAnalysisData,
     OfficerMapData,
@@ -159,6 +162,28 @@ def badge(who: Principal) -> UserBadge:
     )
 
 
+def event_setup(who: Principal) -> EventSetup:
+    """Return the events' workflow as the officer map draws it, and the sides ``who`` acts on.
+
+    The community's steps (file, dispatch, verify, close...) are for admins, planners and grid
+    officers, the departments' (accept, handle, feed back) for admins and department staff,
+    each only with the permission to take steps at all (``layers.events`` checks again).
+    """
+    sides: list[Literal["community", "department"]] = []
+    if who.may(Permission.EVENT_STEPS):
+        if who.role in ev.COMMUNITY_ROLES:
+            sides.append("community")
+        if who.role in ev.DEPARTMENT_ROLES:
+            sides.append("department")
+    return EventSetup(
+        statuses=tuple(ev.STATUS_ZH.items()),
+        final=tuple(s for s in ev.STATUS_ZH if s in ev.FINAL),
+        actions=tuple(EventAction(code, a.zh, a.side) for code, a in ev.ACTIONS.items()),
+        sides=tuple(sides),
+        roles=dict(ROLE_NAMES),
+    )
+
+
 #: Each layer's fields with their zh-CN labels (``layers.schema``), for the change history.
 FIELD_LABELS: dict[str, dict[str, str]] = {
     name: {f.name: f.zh for f in layer.fields} for name, layer in LAYERS.items()
@@ -238,6 +263,8 @@ def officer_map_page(
 ) -> HTMLResponse:
     """Return the officer map of one community (the first by code when none is named).
 
+    The map draws the community's events (``/api/events``); its panel reports them for roles
+    that may, and offers each user the next steps of their side (:func:`event_setup`).
     Tianditu is offered only with a key (``tianditu_token`` setting); asked for without one,
     the page opens on OpenStreetMap.
     """
@@ -247,6 +274,7 @@ def officer_map_page(
         links=_analysis_links(
             who, _circle_link(c), _venues_link(c), _lead_zones_link(c), _split_link(c)
         ),
+        events=event_setup(who),
     )
     return HTMLResponse(officer_map(data))
 

@@ -172,8 +172,10 @@ def test_a_department_user_from_the_command_line(env: str) -> None:
             got = (
                 conn.execute(
                     sql(
-                        "SELECT d.code FROM department_users du JOIN users u ON u.id = du.user_id "
-                        "JOIN departments d ON d.id = du.department_id WHERE u.username = 'u-lights'"
+                        "SELECT d.code FROM department_users du "
+                        "JOIN users u ON u.id = du.user_id "
+                        "JOIN departments d ON d.id = du.department_id "
+                        "WHERE u.username = 'u-lights'"
                     )
                 )
                 .scalars()

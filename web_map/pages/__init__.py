@@ -4,7 +4,8 @@ Each page is a module: :mod:`~web_map.pages.officer` the grid officer's map (``/
 :mod:`~web_map.pages.service_circle` the 15-minute service circle (15分钟党群服务圈) with its
 what-if scenarios, :mod:`~web_map.pages.venues` the planner's red-house venue selection
 (红房子选址), :mod:`~web_map.pages.lead_zones` the building-lead zones (楼长责任区) and
-:mod:`~web_map.pages.split` the community split planner (社区拆分);
+:mod:`~web_map.pages.split` the community split planner (社区拆分); :mod:`~web_map.pages.events`
+the events (事件) the officer map draws, reports and handles;
 :mod:`~web_map.pages.plain` the pages without a map (user management, and the notice a role
 sees on a page it may not use). Each map page subclasses :class:`~web_map.pages.base.MapData`
 with its own fields and composes its page from :mod:`~web_map.pages.base`: the header (with
@@ -27,6 +28,7 @@ from web_map.pages.base import (
     network_hint,
     notices,
 )
+from web_map.pages.events import EventAction, EventSetup, events_config
 from web_map.pages.lead_zones import LeadZonesMapData, lead_zones_config, lead_zones_map
 from web_map.pages.officer import SHADINGS, OfficerMapData, class_labels, officer_map, page_config
 from web_map.pages.plain import (
@@ -61,6 +63,8 @@ __all__ = [
     "AdminUsersData",
     "BasemapName",
     "CommunityChoice",
+    "EventAction",
+    "EventSetup",
     "LeadZonesMapData",
     "MapData",
     "NoAnalysisData",
@@ -73,6 +77,7 @@ __all__ = [
     "VenuesMapData",
     "admin_users_page",
     "class_labels",
+    "events_config",
     "lead_zones_config",
     "lead_zones_map",
     "network_hint",

@@ -2,8 +2,9 @@
 
 :func:`field_page` is the page: a header with the user, the connection and the edits waiting,
 a map of the user's grids' buildings, a list sorted "未走访" first and by distance, a form per
-building and a conflict screen. Its script (``field.js``) keeps every edit in IndexedDB and
-sends them in order; :func:`field_service_worker` is the service worker (``field_sw.js`` with
+building (with 上报事件: an event at the building, for roles that may report) and a conflict
+screen. Its script (``field.js``) keeps every edit and event report in IndexedDB and sends
+them in order; :func:`field_service_worker` is the service worker (``field_sw.js`` with
 its configuration) that keeps the page, its files and the last building data for offline use.
 
 Plain data in, HTML and JavaScript out: no database, no app. The page's strings are here
@@ -110,6 +111,29 @@ FIELD_UI: dict[str, str] = {
     "grid": "网格",
     "compound": "小区",
     "code": "编号",
+    # events (事件) reported at the building, queued on the device like the edits
+    "event_report": "上报事件",
+    "event_title": "上报事件：{name}",
+    "event_sub": "在本楼栋发现的问题（乱堆物料、路灯损坏、房屋漏水……），保存在本机，联网后自动上报",
+    "event_group": "大类",
+    "event_category": "小类",
+    "event_choose": "请选择",
+    "event_description": "问题描述",
+    "event_description_hint": "发生了什么、在哪里、影响到谁",
+    "event_save": "保存上报",
+    "event_missing": "请选择小类并填写问题描述",
+    "event_no_categories": "本机还没有事件类别：请联网打开本页一次",
+    "event_saved": "事件已保存在本机，将自动上报",
+    "event_summary": "事件：{category}：{description}",
+    "event_sent": "已上报，事件编号 {code}",
+    "event_duplicate": "附近已有同类未结事件，可能是同一问题：",
+    "event_duplicate_item": "{code} · {status} · 相距 {m} 米：{description}",
+    "event_duplicate_toast": "附近已有同类未结事件：请在“今日修改”中确认是否仍然上报",
+    "event_force": "仍然上报",
+    "event_withdraw": "撤销上报",
+    "queue_duplicates": "{n} 条事件待确认",
+    "state_duplicate": "疑似重复",
+    "state_withdrawn": "已撤销",
 }
 
 
@@ -237,8 +261,13 @@ def field_service_worker(static_url: str = "/static", root: str = "") -> str:
         "assets": _urls(
             static, (*VENDOR_SCRIPTS, *VENDOR_STYLES, *OWN_SCRIPTS, *OWN_STYLES), version
         ),
-        # GET answers kept for offline use (network first): who I am, the buildings.
-        "data": [f"{root}/api/auth/me", f"{root}/api/layers/buildings"],
+        # GET answers kept for offline use (network first): who I am, the buildings, the
+        # event categories (the report form offline).
+        "data": [
+            f"{root}/api/auth/me",
+            f"{root}/api/layers/buildings",
+            f"{root}/api/event-categories",
+        ],
         # Basemap hosts whose viewed tiles are kept for offline use, and how many at most
         # (about 25 kB each: 3,000 tiles are a few grids at zoom 15 to 19).
         "tiles": list(TILE_HOSTS),

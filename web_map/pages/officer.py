@@ -3,7 +3,9 @@
 The page draws the community's boundary, grids, compounds, gates and service points as GeoJSON
 from ``/api/layers/{layer}``, and its buildings as vector tiles from
 ``/tiles/buildings/{z}/{x}/{y}.pbf`` (a city of 50,000 buildings stays responsive). Its side
-panel reads ``/api/stats/at`` and its search box ``/api/search``.
+panel reads ``/api/stats/at`` and its search box ``/api/search``. With ``events`` (the
+workflow, :class:`~web_map.pages.events.EventSetup`) it draws the community's events too, and
+its panel reports and handles them (:mod:`~web_map.pages.events`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from web_map import labels
 from web_map.elements import (
     ApiLayer,
     BuildingTiles,
+    EventLayer,
     LayerSwitcher,
     Legend,
     Loading,
@@ -38,6 +41,13 @@ from web_map.pages.base import (
     top_bar,
     validate,
 )
+from web_map.pages.events import (
+    EventSetup,
+    events_config,
+    legend_sections,
+    panel_events,
+    validate_events,
+)
 
 ShadingName = Literal["households", "occupancy", "visit"]
 
@@ -52,10 +62,15 @@ class OfficerMapData(MapData):
     ----------
     shading
         How buildings are shaded first: by ``households`` or by ``occupancy``.
+    events
+        The events' workflow (statuses, steps, the sides the user acts on): the page then
+        shows the community's events and its panel reports and handles them; ``None``: no
+        events on the page.
     """
 
     page_url: str = "/map"
     shading: ShadingName = "households"
+    events: EventSetup | None = None
 
 
 #: Households: the Foshan rule (docs/domain.md) puts the own-lead line at 50 households.
@@ -121,12 +136,17 @@ def _schemes() -> dict[str, dict[str, Any]]:
 
 def page_config(data: OfficerMapData) -> dict[str, Any]:
     """Return the configuration the page's scripts start from (all their strings included)."""
-    return {
+    config = {
         **common_config(data),
         "labels": {**labels.UI, "no_data": labels.NO_DATA},
         "layerNames": dict(labels.LAYER_NAMES),
         "shading": {"initial": data.shading, "schemes": _schemes()},
     }
+    if data.events is not None:
+        config["labels"].update(labels.EVENT_UI)
+        config["layerNames"].update(labels.EVENT_LAYER_NAMES)
+        config["events"] = events_config(data.events, data.user)
+    return config
 
 
 def _validate(data: OfficerMapData) -> None:
@@ -134,6 +154,8 @@ def _validate(data: OfficerMapData) -> None:
     if data.shading not in SHADINGS:
         msg = f"shading must be one of {tuple(SHADINGS)}, got {data.shading!r}"
         raise ValueError(msg)
+    if data.events is not None:
+        validate_events(data.events)
 
 
 def _panel_labels() -> dict[str, str]:
@@ -184,6 +206,13 @@ def officer_map(data: OfficerMapData) -> str:
     fmap.add_child(api_layer("gates"))
     fmap.add_child(api_layer("service_points"))
     fmap.add_child(api_layer("candidate_venues", show=False))
+    if data.events is not None:
+        for part, layer in (("points", "events"), ("heat", "event_heat")):
+            fmap.add_child(
+                EventLayer(
+                    part, labels.EVENT_LAYER_NAMES[layer], show=part == "points", static_url=static
+                )
+            )
 
     fmap.add_child(top_bar(data, title=labels.TITLE))
     fmap.add_child(
@@ -199,6 +228,7 @@ def officer_map(data: OfficerMapData) -> str:
             labels=_panel_labels(),
             service_kinds=service_kinds(),
             notices=notices(data, ("buildings",)),
+            events=None if data.events is None else panel_events(data.events, data.user),
             static_url=static,
         )
     )
@@ -226,6 +256,7 @@ def officer_map(data: OfficerMapData) -> str:
                 {"kind": "closed", "icon": "fa-door-closed", "label": labels.UI["gate_closed"]},
             ],
             labels=legend_labels(labels.NO_DATA),
+            extra=() if data.events is None else legend_sections(data.events),
             static_url=static,
         )
     )

@@ -149,8 +149,14 @@
   GridMap.fetchJSON = function (path, params, options) {
     var query = new URLSearchParams();
     Object.keys(params || {}).forEach(function (key) {
-      if (params[key] !== null && params[key] !== undefined) {
-        query.set(key, params[key]);
+      var value = params[key];
+      if (Array.isArray(value)) {
+        // A parameter given several times (?status=a&status=b).
+        value.forEach(function (v) {
+          query.append(key, v);
+        });
+      } else if (value !== null && value !== undefined) {
+        query.set(key, value);
       }
     });
     var url = GridMap.config.apiRoot + path + (query.toString() ? '?' + query.toString() : '');
@@ -516,8 +522,23 @@
     return found;
   };
 
+  /**
+   * What a click on the map or on a building does first, when something is waiting for one
+   * (placing a new event): ``GridMap.clickHook(latlng, buildingProperties)`` returns true when
+   * it took the click. None by default.
+   */
+  GridMap.clickHook = null;
+
+  /** Whether the click hook, if any, took this click (``props``: the building's, or null). */
+  GridMap.hooked = function (latlng, props) {
+    return typeof GridMap.clickHook === 'function' && GridMap.clickHook(latlng, props || null) === true;
+  };
+
   /** A click on the map (not on a building or marker) opens the compound, else grid, there. */
   GridMap.openAreaPopup = function (e) {
+    if (GridMap.hooked(e.latlng, null)) {
+      return;
+    }
     var order = ['compounds', 'grids', 'communities'];
     for (var i = 0; i < order.length; i++) {
       var layer = GridMap.areaAt(order[i], e.latlng);

@@ -10,6 +10,14 @@
  * version. The last building data is kept in IndexedDB too (and by the service worker,
  * field_sw.js), so the page opens and records offline.
  *
+ * Events (上报事件) at a building are queued the same way: a record of kind 'event' holds the
+ * report (the building's code and a point inside it, the category, the description) and is
+ * sent in order as POST /api/events. That POST has no idempotency key, so exactly once is
+ * kept here: a report is marked as tried before it is sent, and a tried report whose answer
+ * never came is looked up (this user's event of that kind, description and point) before it
+ * is sent again. A 409 (an open event of the same kind nearby) puts it aside as 疑似重复 with
+ * the events nearby; the user sends it anyway (allow_duplicate) or withdraws it.
+ *
  * The strings shown come from the page's configuration (labels); none are written here.
  * window.GridField exposes the state for the tests.
  */
@@ -52,6 +60,10 @@
     swControlled: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
     workerData: false,
     lastError: null,
+    permissions: [],
+    categories: null, // /api/event-categories, as last read (kept for offline use)
+    eventFid: null, // the building whose event form is open
+    lookups: 0, // tried reports looked up before sending again
   };
 
   const $ = (role) => document.querySelector(`[data-role="${role}"]`);
@@ -241,12 +253,37 @@
       const me = await answer.json();
       if (me.username === USER) {
         state.grids = me.grids;
+        state.permissions = me.permissions || [];
         await putRecord('meta', { key: `me:${USER}`, me });
       }
     } catch {
       const kept = await getRecord('meta', `me:${USER}`);
       if (kept) {
         state.grids = kept.me.grids;
+        state.permissions = kept.me.permissions || [];
+      }
+    }
+  }
+
+  const mayReport = () => state.permissions.includes('report_events');
+
+  /** The event categories (大类 with their 小类), read afresh or as kept on the device. */
+  async function loadCategories() {
+    try {
+      const answer = await fetch(`${ROOT}/api/event-categories`, {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+      });
+      if (!answer.ok) {
+        throw new Error(String(answer.status));
+      }
+      const data = await answer.json();
+      state.categories = data.categories || [];
+      await putRecord('meta', { key: 'event-categories', categories: state.categories });
+    } catch {
+      const kept = await getRecord('meta', 'event-categories');
+      if (kept) {
+        state.categories = kept.categories;
       }
     }
   }
@@ -343,7 +380,7 @@
       }
     });
     state.edits.forEach((e) => {
-      if (day(e.created) === now && e.state !== 'refused' && e.kind !== 'dismiss') {
+      if (day(e.created) === now && e.state !== 'refused' && e.kind !== 'dismiss' && e.kind !== 'event') {
         out.add(e.fid);
       }
     });
@@ -370,7 +407,7 @@
 
   function status(id, visited) {
     const edits = editsOf(id);
-    if (edits.some((e) => e.state === 'conflict')) {
+    if (edits.some((e) => e.state === 'conflict' || e.state === 'duplicate')) {
       return 'conflict';
     }
     if (edits.some((e) => WAITING.includes(e.state))) {
@@ -524,6 +561,9 @@
     if (edit.kind === 'dismiss') {
       return T.dismiss_summary;
     }
+    if (edit.kind === 'event') {
+      return format(T.event_summary, { category: edit.categoryName || edit.body.category, description: edit.body.description });
+    }
     return Object.keys(edit.changes)
       .map((k) => `${LABEL[k] || k} ${shownValue(k, edit.before[k])} \u2192 ${shownValue(k, edit.changes[k])}`)
       .join('; ');
@@ -549,6 +589,40 @@
       open.dataset.edit = edit.id;
       item.append(open);
     }
+    if (edit.kind === 'event' && edit.eventCode) {
+      item.append(el('span', 'gm-field-item-sub gm-field-event-code', format(T.event_sent, { code: edit.eventCode })));
+    }
+    if (edit.state === 'duplicate') {
+      item.append(el('span', 'gm-field-item-sub', T.event_duplicate));
+      const list = el('ul', 'gm-field-duplicates');
+      (edit.duplicates || []).forEach((d) => {
+        const li = el(
+          'li',
+          null,
+          format(T.event_duplicate_item, {
+            code: d.code,
+            status: d.status_zh,
+            m: Math.round(d.distance_m),
+            description: d.description,
+          }),
+        );
+        li.dataset.code = d.code;
+        list.append(li);
+      });
+      item.append(list);
+      const actions = el('span', 'gm-field-log-actions');
+      [
+        ['event-withdraw', 'gm-field-btn gm-field-btn-quiet', T.event_withdraw],
+        ['event-force', 'gm-field-btn gm-field-btn-primary', T.event_force],
+      ].forEach(([action, className, text]) => {
+        const b = el('button', className, text);
+        b.type = 'button';
+        b.dataset.action = action;
+        b.dataset.edit = edit.id;
+        actions.append(b);
+      });
+      item.append(actions);
+    }
     return item;
   }
 
@@ -556,7 +630,9 @@
     const log = $('log');
     log.textContent = '';
     const now = today();
-    const edits = state.edits.filter((e) => day(e.created) === now || WAITING.includes(e.state) || e.state === 'conflict');
+    const edits = state.edits.filter(
+      (e) => day(e.created) === now || WAITING.includes(e.state) || e.state === 'conflict' || e.state === 'duplicate',
+    );
     edits.sort((a, b) => b.order - a.order || b.created - a.created);
     if (!edits.length) {
       log.append(el('li', 'gm-field-log-empty', T.log_empty));
@@ -567,6 +643,7 @@
   function drawHeader(visited) {
     const waiting = state.edits.filter((e) => WAITING.includes(e.state)).length;
     const conflicts = state.edits.filter((e) => e.state === 'conflict').length;
+    const duplicates = state.edits.filter((e) => e.state === 'duplicate').length;
     const queue = $('queue');
     const parts = [];
     if (waiting) {
@@ -575,6 +652,10 @@
     if (conflicts) {
       parts.push(format(T.queue_conflicts, { n: conflicts }));
     }
+    if (duplicates) {
+      parts.push(format(T.queue_duplicates, { n: duplicates }));
+    }
+    queue.dataset.duplicates = String(duplicates);
     queue.textContent = parts.length ? parts.join(' · ') : T.queue_empty;
     queue.dataset.waiting = String(waiting);
     queue.dataset.conflicts = String(conflicts);
@@ -688,6 +769,7 @@
       box.append(row);
     });
     document.querySelector('[data-action="save"]').disabled = !CONFIG.user.mayEdit;
+    document.querySelector('[data-action="event-open"]').hidden = !mayReport();
     document.querySelector('[data-role="photo-input"]').disabled = !CONFIG.user.mayEdit;
     drawPhotos(id);
     drawFormState(id);
@@ -703,7 +785,7 @@
     const log = $('form-log');
     log.textContent = '';
     editsOf(id)
-      .filter((e) => day(e.created) === today() || WAITING.includes(e.state) || e.state === 'conflict')
+      .filter((e) => day(e.created) === today() || WAITING.includes(e.state) || e.state === 'conflict' || e.state === 'duplicate')
       .reverse()
       .forEach((e) => log.append(logItem(e)));
   }
@@ -885,6 +967,299 @@
     $('photo-count').textContent = format(T.photo_count, { n: local.length + (kept || []).length });
   }
 
+  // --- events (上报事件) ----------------------------------------------------------------------
+
+  /** A point inside the building's outline (its box's centre, when that is inside). */
+  function pointInside(feature) {
+    const g = feature.geometry;
+    const rings = g.type === 'Polygon' ? g.coordinates : g.type === 'MultiPolygon' ? g.coordinates[0] : null;
+    const centre = state.centres.get(Number(feature.id));
+    if (!rings || !rings.length) {
+      return centre ? [centre[1], centre[0]] : null;
+    }
+    const ring = rings[0];
+    const inside = (x, y) => {
+      let within = false;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [xi, yi] = ring[i];
+        const [xj, yj] = ring[j];
+        if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) {
+          within = !within;
+        }
+      }
+      return within;
+    };
+    if (centre && inside(centre[1], centre[0])) {
+      return [centre[1], centre[0]];
+    }
+    // Else the middle of the first stretch of the outline's middle line that lies inside.
+    const ys = ring.map((p) => p[1]);
+    const y = (Math.min(...ys) + Math.max(...ys)) / 2;
+    const xs = [];
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y) {
+        xs.push(((xj - xi) * (y - yi)) / (yj - yi) + xi);
+      }
+    }
+    xs.sort((a, b) => a - b);
+    return xs.length >= 2 ? [(xs[0] + xs[1]) / 2, y] : ring[0];
+  }
+
+  function fillSubclasses(group) {
+    const select = document.querySelector('[name="event_category"]');
+    select.textContent = '';
+    const first = el('option', null, T.event_choose);
+    first.value = '';
+    select.append(first);
+    const found = (state.categories || []).find((k) => k.code === group);
+    (found ? found.children : []).forEach((c) => {
+      const o = el('option', null, c.name);
+      o.value = c.code;
+      select.append(o);
+    });
+  }
+
+  function categoryName(code) {
+    for (const k of state.categories || []) {
+      const c = k.children.find((x) => x.code === code);
+      if (c) {
+        return `${k.name} · ${c.name}`;
+      }
+    }
+    return code;
+  }
+
+  /** Open the event form for building ``id`` (上报事件). */
+  function openEvent(id) {
+    if (id === null || id === undefined || !mayReport()) {
+      return;
+    }
+    if (!state.categories || !state.categories.length) {
+      toast(T.event_no_categories);
+      return;
+    }
+    state.eventFid = id;
+    const p = shown(id);
+    $('event-title').textContent = format(T.event_title, { name: String(p.name || p.code || id) });
+    $('event-error').textContent = '';
+    const group = document.querySelector('[name="event_group"]');
+    group.textContent = '';
+    const first = el('option', null, T.event_choose);
+    first.value = '';
+    group.append(first);
+    state.categories.forEach((k) => {
+      const o = el('option', null, k.name);
+      o.value = k.code;
+      group.append(o);
+    });
+    fillSubclasses('');
+    document.querySelector('[name="event_description"]').value = '';
+    $('event').hidden = false;
+  }
+
+  function closeEvent() {
+    $('event').hidden = true;
+    state.eventFid = null;
+  }
+
+  /** Keep the event of the open form on the device (sent when online); return its id. */
+  async function saveEvent() {
+    const id = state.eventFid;
+    if (id === null || !mayReport()) {
+      return null;
+    }
+    const category = document.querySelector('[name="event_category"]').value;
+    const description = document.querySelector('[name="event_description"]').value.trim();
+    if (!category || !description) {
+      $('event-error').textContent = T.event_missing;
+      return null;
+    }
+    const feature = state.buildings.get(id);
+    const point = feature ? pointInside(feature) : null;
+    if (!point) {
+      $('event-error').textContent = T.event_missing;
+      return null;
+    }
+    const p = shown(id);
+    const body = {
+      lon: Number(point[0].toFixed(7)),
+      lat: Number(point[1].toFixed(7)),
+      category,
+      description,
+      source: 'field',
+    };
+    if (known(id).code) {
+      body.building = String(known(id).code);
+    }
+    const edit = {
+      id: `event-${newId()}`,
+      kind: 'event',
+      user: USER,
+      fid: id,
+      code: p.code || null,
+      name: String(p.name || p.code || id),
+      body,
+      categoryName: categoryName(category),
+      state: 'saved',
+      order: nextOrder(),
+      created: Date.now(),
+      attempts: 0,
+      tried: false,
+    };
+    await putRecord('edits', edit);
+    state.edits.push(edit);
+    closeEvent();
+    toast(T.event_saved);
+    render();
+    flush();
+    return edit.id;
+  }
+
+  /** The day of ``time`` (ms) in China's time: YYYY-MM-DD, as the API's ``since`` takes it. */
+  const chinaDay = (time) => new Date(time + 8 * 3600 * 1000).toISOString().slice(0, 10);
+
+  /**
+   * Whether a tried report reached the server although its answer never came: this user's
+   * event of that kind, description and point, reported since it was first tried, and no
+   * other report's of this device. Its code; null when it did not arrive; undefined when the
+   * server cannot be asked now.
+   */
+  async function findSent(edit) {
+    const b = edit.body;
+    const since = chinaDay((edit.triedAt || edit.created) - 24 * 3600 * 1000);
+    const url = `${ROOT}/api/events?category=${encodeURIComponent(b.category)}&since=${since}&limit=10000`;
+    let answer;
+    try {
+      answer = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    } catch {
+      return undefined;
+    }
+    if (answer.status === 401) {
+      loginExpired();
+      return undefined;
+    }
+    if (!answer.ok) {
+      return undefined;
+    }
+    state.lookups += 1;
+    const data = await answer.json();
+    const taken = new Set(state.edits.filter((e) => e.eventCode && e.id !== edit.id).map((e) => e.eventCode));
+    const after = (edit.triedAt || edit.created) - 10 * 60 * 1000;
+    const found = data.features.find((f) => {
+      const p = f.properties;
+      const [x, y] = f.geometry.coordinates;
+      return (
+        p.reporter === USER &&
+        p.description === b.description &&
+        !taken.has(p.code) &&
+        Math.abs(x - b.lon) < 1e-7 &&
+        Math.abs(y - b.lat) < 1e-7 &&
+        new Date(p.reported_at).getTime() >= after
+      );
+    });
+    return found ? found.properties.code : null;
+  }
+
+  async function eventSent(edit, code) {
+    state.failures = 0;
+    state.retryAt = 0;
+    edit.state = 'sent';
+    edit.eventCode = code;
+    edit.sent = Date.now();
+    delete edit.error;
+    delete edit.duplicates;
+    await putRecord('edits', edit);
+    return true;
+  }
+
+  /** Send an event report once (see the top of this file); return whether to go on. */
+  async function sendEvent(edit) {
+    if (edit.tried) {
+      const code = await findSent(edit);
+      if (code === undefined) {
+        failed(edit);
+        await putRecord('edits', edit);
+        return false;
+      }
+      if (code) {
+        return eventSent(edit, code);
+      }
+    }
+    edit.tried = true;
+    edit.triedAt = edit.triedAt || Date.now();
+    await putRecord('edits', edit);
+    const sent = await deliver(edit, `${ROOT}/api/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() },
+      body: JSON.stringify(edit.body),
+    });
+    if (!sent) {
+      return false; // no answer: tried, looked up before the next send
+    }
+    const { answer, body } = sent;
+    if (answer.ok && body && body.code) {
+      return eventSent(edit, body.code);
+    }
+    if (answer.status < 500) {
+      edit.tried = false; // the server answered that it made nothing
+      delete edit.triedAt;
+    }
+    state.failures = 0;
+    const detail = body && Array.isArray(body.detail) ? body.detail[0] : null;
+    if (answer.status === 409 && detail && detail.type === 'duplicate_suggested') {
+      edit.state = 'duplicate';
+      edit.error = errorText(body);
+      edit.duplicates = await nearby(edit.body);
+      await putRecord('edits', edit);
+      toast(T.event_duplicate_toast);
+      return true;
+    }
+    return unsent(edit, answer, body);
+  }
+
+  /** The open events of the report's kind near its point (empty when they cannot be read). */
+  async function nearby(b) {
+    const query = new URLSearchParams({ lon: String(b.lon), lat: String(b.lat), category: b.category });
+    try {
+      const answer = await fetch(`${ROOT}/api/events/duplicates?${query}`, {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+      });
+      return answer.ok ? (await answer.json()).duplicates : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** 仍然上报: send a report put aside as a likely duplicate, as a new problem. */
+  async function forceEvent(editId) {
+    const edit = state.edits.find((e) => e.id === editId);
+    if (!edit || edit.state !== 'duplicate') {
+      return;
+    }
+    edit.body = Object.assign({}, edit.body, { allow_duplicate: true });
+    edit.state = 'saved';
+    edit.tried = false;
+    delete edit.duplicates;
+    delete edit.error;
+    await putRecord('edits', edit);
+    render();
+    flush();
+  }
+
+  /** 撤销上报: drop a report put aside as a likely duplicate (nothing is sent). */
+  async function withdrawEvent(editId) {
+    const edit = state.edits.find((e) => e.id === editId);
+    if (!edit || edit.state !== 'duplicate') {
+      return;
+    }
+    edit.state = 'withdrawn';
+    await putRecord('edits', edit);
+    render();
+  }
+
   // --- sending -----------------------------------------------------------------------------
 
   /** The next edit to send: the oldest waiting one not behind a conflict of its building. */
@@ -1042,6 +1417,9 @@
 
   /** Send one edit; return whether to go on with the next. */
   async function send(edit) {
+    if (edit.kind === 'event') {
+      return sendEvent(edit);
+    }
     if (edit.kind) {
       return sendOther(edit);
     }
@@ -1359,6 +1737,14 @@
         resolveConflict();
       } else if (action === 'logout') {
         logout();
+      } else if (action === 'event-open') {
+        openEvent(state.selected);
+      } else if (action === 'event-close') {
+        closeEvent();
+      } else if (action === 'event-force') {
+        forceEvent(target.dataset.edit);
+      } else if (action === 'event-withdraw') {
+        withdrawEvent(target.dataset.edit);
       }
     }
   });
@@ -1372,6 +1758,15 @@
   document.querySelector('.gm-field-form').addEventListener('submit', (event) => {
     event.preventDefault();
     saveForm();
+  });
+
+  document.querySelector('.gm-field-event-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    saveEvent();
+  });
+
+  document.querySelector('[name="event_group"]').addEventListener('change', (event) => {
+    fillSubclasses(event.target.value);
   });
 
   window.addEventListener('online', () => {
@@ -1422,10 +1817,11 @@
     markReady = resolve;
   });
 
-  /** Read who I am and the buildings again (online: fresh; the worker keeps them). */
+  /** Read who I am, the event categories and the buildings again (the worker keeps them). */
   async function refreshData() {
     await whenReady;
     await loadMe();
+    await loadCategories();
     await loadBuildings();
     render();
   }
@@ -1438,6 +1834,7 @@
     }
     await loadEdits();
     await loadMe();
+    await loadCategories();
     await loadBuildings();
     render();
     state.ready = true;
@@ -1454,6 +1851,10 @@
     openConflict,
     resolveConflict,
     takePhoto,
+    openEvent,
+    saveEvent,
+    forceEvent,
+    withdrawEvent,
     shown,
     waiting: () => state.edits.filter((e) => WAITING.includes(e.state)).length,
     get map() {

@@ -158,8 +158,30 @@
 
   var HIGHLIGHT = { fill: true, fillColor: '#ffd54f', fillOpacity: 0.95, color: '#e65100', weight: 3, opacity: 1 };
 
+  /**
+   * Leaflet.VectorGrid 1.3.0's canvas tiles take every click (Leaflet 1.8+ marks a canvas
+   * renderer's own DOM events as its to hand on) but hand on only those that hit a building:
+   * a click between buildings never reached the map, whose click opens the area there (or
+   * places a new event). Hand those on too, as Leaflet's own canvas renderer does.
+   */
+  function handOnClicksBetweenBuildings() {
+    var Tile = L.Canvas && L.Canvas.Tile;
+    if (!Tile || Tile.prototype._gmHandsOn) {
+      return;
+    }
+    var onClick = Tile.prototype._onClick;
+    Tile.prototype._onClick = function (e) {
+      onClick.call(this, e);
+      if (!e._stopped && e.type === 'click' && this._map) {
+        this._fireEvent(false, e);
+      }
+    };
+    Tile.prototype._gmHandsOn = true;
+  }
+
   /** The buildings' vector tile layer, shaded by the scheme in force. */
   GridMap.buildingTiles = function (url, options) {
+    handOnClicksBetweenBuildings();
     var layer = L.vectorGrid.protobuf(
       url,
       L.extend(
@@ -226,6 +248,9 @@
     });
     layer.on('click', function (e) {
       var props = e.layer.properties || {};
+      if (GridMap.hooked(e.latlng, props)) {
+        return;
+      }
       var popup = GridMap.showPopup(e.latlng, GridMap.popups.buildings(props), null);
       GridMap.highlightBuilding(props._gmId, popup);
     });

@@ -81,9 +81,18 @@
       var input = el.querySelector('input');
       var list = el.querySelector('.gm-search-results');
 
+      // While its results are shown, the search's corner lies above the others' controls
+      // (the legend below it may be tall).
+      function raise(on) {
+        if (el.parentNode) {
+          el.parentNode.classList.toggle('gm-search-open', on);
+        }
+      }
+
       function close() {
         list.hidden = true;
         list.innerHTML = '';
+        raise(false);
       }
 
       function pick(result) {
@@ -124,6 +133,7 @@
           list.appendChild(item);
         });
         list.hidden = false;
+        raise(true);
       }
 
       form.addEventListener('submit', function (e) {
