@@ -18,6 +18,7 @@ MODULES = (
     "bench.bench_lead_zones",
     "bench.bench_field_edits",
     "bench.bench_split",
+    "bench.bench_events",
 )
 
 
