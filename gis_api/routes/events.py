@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from gis_api import auth
 from gis_api.access import Principal, mask
 from gis_api.auth import CurrentUser
-from gis_api.deps import ClockDep, SessionDep
+from gis_api.deps import ClockDep, PlainStr, SessionDep
 from layers import domain, event_photos, photos
 from layers import events as ev
 from layers.errors import NotFound, RequestTooLarge
@@ -291,7 +291,7 @@ def put_photo(
     who: CurrentUser,
     response: Response,
     file: Annotated[UploadFile, File(description="照片（JPEG、PNG 或 WebP）")],
-    caption: Annotated[str | None, Form(max_length=photos.MAX_CAPTION)] = None,
+    caption: Annotated[PlainStr | None, Form(max_length=photos.MAX_CAPTION)] = None,
 ) -> dict[str, Any]:
     """Keep a photo of the event at its current stage (the report, the work done...)."""
     key = photos.parse_uid(uid)

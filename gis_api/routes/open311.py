@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from gis_api import auth
 from gis_api.auth import CurrentUser
-from gis_api.deps import ClockDep, SessionDep
+from gis_api.deps import ClockDep, PlainStr, SessionDep
 from gis_api.routes.events import actor, shown
 from layers import domain
 from layers import events as ev
@@ -160,13 +160,13 @@ def post_request(
     session: SessionDep,
     who: CurrentUser,
     now: ClockDep,
-    service_code: Annotated[str, Form(min_length=1, max_length=32)],
+    service_code: Annotated[PlainStr, Form(min_length=1, max_length=32)],
     lat: Annotated[float, Form(ge=-90, le=90)],
     long: Annotated[float, Form(ge=-180, le=180)],
-    description: Annotated[str, Form(min_length=1, max_length=2000)],
-    address_string: Annotated[str | None, Form(max_length=200)] = None,
-    first_name: Annotated[str | None, Form(max_length=32)] = None,
-    last_name: Annotated[str | None, Form(max_length=32)] = None,
+    description: Annotated[PlainStr, Form(min_length=1, max_length=2000)],
+    address_string: Annotated[PlainStr | None, Form(max_length=200)] = None,
+    first_name: Annotated[PlainStr | None, Form(max_length=32)] = None,
+    last_name: Annotated[PlainStr | None, Form(max_length=32)] = None,
     phone: Annotated[str | None, Form(pattern=r"^[0-9+\- ]{3,32}$")] = None,
 ) -> list[dict[str, Any]]:
     """File an event as a service request; answer its id (the spec's list of one)."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gis_api import auth
 from gis_api.access import Principal
 from gis_api.auth import CurrentUser
-from gis_api.deps import SessionDep
+from gis_api.deps import PlainStr, SessionDep
 from layers import photos
 from layers.errors import NotFound, RequestTooLarge
 
@@ -79,7 +79,7 @@ def put_photo(
     who: CurrentUser,
     response: Response,
     file: Annotated[UploadFile, File(description="照片（JPEG、PNG 或 WebP）")],
-    caption: Annotated[str | None, Form(max_length=photos.MAX_CAPTION)] = None,
+    caption: Annotated[PlainStr | None, Form(max_length=photos.MAX_CAPTION)] = None,
 ) -> dict[str, Any]:
     """Keep a photo of a building: checked, turned upright, shrunk, its EXIF (GPS) removed."""
     key = photos.parse_uid(uid)

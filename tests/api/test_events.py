@@ -328,6 +328,12 @@ def test_open311_services_and_requests(departments: World, clock: Clock) -> None
         "/open311/v2/requests.json", data={**form, "service_code": "NOPE"}, headers=w.as_("officer")
     )
     assert bad.status_code == 422 and "类别" in bad.text
+    nul = c.post(
+        "/open311/v2/requests.json",
+        data={**form, "service_code": "G\x00Y"},
+        headers=w.as_("officer"),
+    )
+    assert nul.status_code == 422, nul.text
     (got,) = c.get(f"/open311/v2/requests/{sid}.json", headers=w.as_("planner")).json()
     assert set(got) >= REQUEST_FIELDS
     assert got["status"] == "open" and got["service_code"] == "GY01"
