@@ -19,6 +19,7 @@ MODULES = (
     "bench.bench_field_edits",
     "bench.bench_split",
     "bench.bench_events",
+    "bench.bench_grids",
 )
 
 
