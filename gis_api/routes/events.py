@@ -20,9 +20,10 @@ from gis_api import auth
 from gis_api.access import Principal, mask
 from gis_api.auth import CurrentUser
 from gis_api.deps import ClockDep, PlainStr, SessionDep
+from gis_api.routes.photos import read_upload
 from layers import domain, event_photos, photos
 from layers import events as ev
-from layers.errors import NotFound, RequestTooLarge
+from layers.errors import NotFound
 from layers.models import EVENT_STATUSES
 
 router = APIRouter(tags=["事件 events"])
@@ -295,10 +296,7 @@ def put_photo(
 ) -> dict[str, Any]:
     """Keep a photo of the event at its current stage (the report, the work done...)."""
     key = photos.parse_uid(uid)
-    data = file.file.read(photos.MAX_BYTES + 1)
-    if len(data) > photos.MAX_BYTES:
-        msg = f"照片超过上限 {photos.MAX_BYTES >> 20} MB"
-        raise RequestTooLarge(msg, loc=("body", "file"))
+    data = read_upload(file)
     with session.begin():
         _visible(session, code, who)
         prepared = photos.prepare(data, filename=file.filename or "")

@@ -27,6 +27,15 @@ FeatureId = Annotated[int, Path(ge=1, le=2**31 - 1, description="楼栋 id")]
 PhotoUid = Annotated[str, Path(max_length=64, description="照片编号（设备生成的 UUID）")]
 
 
+def read_upload(file: UploadFile) -> bytes:
+    """Read an uploaded photo, refusing (413) one over the limit without reading it all."""
+    data = file.file.read(photos.MAX_BYTES + 1)
+    if len(data) > photos.MAX_BYTES:
+        msg = f"照片超过上限 {photos.MAX_BYTES >> 20} MB"
+        raise RequestTooLarge(msg, loc=("body", "file"))
+    return data
+
+
 def _building(session: Session, fid: int, who: Principal) -> int:
     """Return the building's community id; 404 when it is not one the user may see."""
     community = session.execute(
@@ -83,10 +92,7 @@ def put_photo(
 ) -> dict[str, Any]:
     """Keep a photo of a building: checked, turned upright, shrunk, its EXIF (GPS) removed."""
     key = photos.parse_uid(uid)
-    data = file.file.read(photos.MAX_BYTES + 1)
-    if len(data) > photos.MAX_BYTES:
-        msg = f"照片超过上限 {photos.MAX_BYTES >> 20} MB"
-        raise RequestTooLarge(msg, loc=("body", "file"))
+    data = read_upload(file)
     with session.begin():
         _building(session, fid, who)
         prepared = photos.prepare(data, filename=file.filename or "")
