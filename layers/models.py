@@ -171,6 +171,9 @@ class Grid(_Versioned, _Scoped, Base):
     officer_name: Mapped[str | None] = mapped_column(Text)
     officer_phone: Mapped[str | None] = mapped_column(String(32))
     households: Mapped[int | None] = mapped_column(Integer)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    #: A locked grid is kept as it is when the community's grids are redrawn (docs/grids.md).
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     geom: Mapped[Any] = _geom("MULTIPOLYGON")
 
 
@@ -399,6 +402,57 @@ MODELS: dict[str, type[Base]] = {
     "candidate_venues": CandidateVenue,
     "barriers": Barrier,
 }
+
+
+# --- the party organisation ladder (docs/grids.md) ----------------------------------------------
+
+#: Kinds of party organisation, from the top of the ladder: community committee (社区党委),
+#: grid-zone branch (网格党支部), compound branch (小区党支部), building party group (楼栋党小组).
+PARTY_KINDS = ("committee", "grid_branch", "compound_branch", "building_group")
+
+
+class PartyOrganisation(_Versioned, _Feature, Base):
+    """A party organisation of the community's ladder, with the place it covers.
+
+    A grid-zone branch names its grid, a compound branch its compound, a building party group
+    its building; the committee covers the whole community. ``parent`` is the organisation
+    above it. The secretary's name and phone are personal data.
+    """
+
+    __tablename__ = "party_organisations"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        CheckConstraint(f"kind IN {PARTY_KINDS}", name="kind_choice"),
+        CheckConstraint("members >= 0", name="members_min"),
+        CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
+        CheckConstraint("kind <> 'grid_branch' OR grid_id IS NOT NULL", name="grid_branch_grid"),
+        CheckConstraint(
+            "kind <> 'compound_branch' OR compound_id IS NOT NULL",
+            name="compound_branch_compound",
+        ),
+        CheckConstraint(
+            "kind <> 'building_group' OR building_id IS NOT NULL",
+            name="building_group_building",
+        ),
+        CheckConstraint("version >= 1", name="version_min"),
+    )
+
+    community_id: Mapped[int] = _fk("communities", nullable=False, cascade=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    parent_id: Mapped[int | None] = _fk("party_organisations")
+    grid_id: Mapped[int | None] = _fk("grids")
+    compound_id: Mapped[int | None] = _fk("compounds")
+    building_id: Mapped[int | None] = _fk("buildings")
+    members: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    secretary_name: Mapped[str | None] = mapped_column(Text)
+    secretary_phone: Mapped[str | None] = mapped_column(String(32))
+    #: The secretary also chairs the owners' committee (一肩挑).
+    chairs_owners_committee: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=false()
+    )
+    founded_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- users, sessions and the change history (docs/access.md) -----------------------------------

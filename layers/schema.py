@@ -128,6 +128,8 @@ LAYERS: dict[str, Layer] = {
                 Field("officer_name", "str", "网格员", ("网格员姓名", "officer"), personal=True),
                 Field("officer_phone", "str", "网格员电话", ("电话", "phone"), personal=True),
                 _HOUSEHOLDS,
+                _RESIDENTS,
+                Field("locked", "bool", "锁定", ("锁定网格",), default=False),
             ),
             nouns=("网格",),
         ),
@@ -259,5 +261,7 @@ FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "无", "关", "关
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     name: frozenset(f.name for f in layer.fields if f.personal) for name, layer in LAYERS.items()
 }
-#: Every column name that holds personal data, in any layer.
-PERSONAL_COLUMNS: frozenset[str] = frozenset().union(*PERSONAL_FIELDS.values())
+#: Personal fields of tables that are no layer: a party organisation's secretary (docs/grids.md).
+PERSONAL_OTHER: frozenset[str] = frozenset({"secretary_name", "secretary_phone"})
+#: Every column name that holds personal data, in any layer or table.
+PERSONAL_COLUMNS: frozenset[str] = frozenset().union(*PERSONAL_FIELDS.values(), PERSONAL_OTHER)
